@@ -1,0 +1,7 @@
+import { defineConformanceSuite } from './harness';
+
+defineConformanceSuite({
+  name: 'fake',
+  factory: async () => (await import('../fakes')).createFakeKernel,
+  supports: ['system'],
+});

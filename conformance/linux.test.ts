@@ -1,0 +1,8 @@
+import { defineConformanceSuite } from './harness';
+
+defineConformanceSuite({
+  name: 'linux',
+  factory: async () => (await import('../backends/linux')).createLinuxKernel,
+  supports: ['system'],
+  unavailable: async () => (await import('../backends/linux')).linuxUnavailableReason(),
+});

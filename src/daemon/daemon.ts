@@ -1,0 +1,113 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { buildApi } from '../api/server';
+import { openListeners, type Listener } from '../api/listeners';
+import type { DaemonConfig } from '../config/daemon-options';
+import { formatHost } from '../config/hosts';
+import { Engine } from '../engine/engine';
+import type { Kernel, KernelFactory } from '../kernel';
+import { SystemService } from '../system/system-service';
+import { createPidfile } from './pidfile';
+
+export interface DaemonDeps {
+  config: DaemonConfig;
+  kernelFactory: KernelFactory;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Write the pidfile (default true); in-process test daemons turn it off. */
+  pidfile?: boolean;
+}
+
+export interface RunningDaemon {
+  readonly config: DaemonConfig;
+  readonly kernel: Kernel;
+  readonly app: FastifyInstance;
+  readonly listeners: Listener[];
+  readonly engine: Engine;
+  /** Graceful stop: stop accepting, cancel jobs, close listeners, remove socket and pidfile. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Compose and start a daemon from explicit parts. Nothing is bound before the config has been
+ * validated (the caller does that) and the state directories and pidfile are in place; a
+ * failure at any step undoes the steps before it.
+ */
+export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
+  const { config, log } = deps;
+  const undo: (() => Promise<void>)[] = [];
+  const rollback = async () => {
+    for (const u of undo.reverse()) await u().catch(() => undefined);
+  };
+  try {
+    if (deps.pidfile !== false) undo.push(await createPidfile(config.pidfile));
+    for (const dir of [config.graph, config.execRoot]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+    }
+    const kernel = await deps.kernelFactory({ config, logger: log.child({ component: 'kernel' }) });
+    undo.push(() => kernel.close());
+    log.info({ backend: kernel.name }, `kernel backend: ${kernel.name}`);
+
+    const engine = new Engine(log);
+    const warnings: string[] = [];
+    for (const h of config.hosts) {
+      if (h.proto === 'tcp' && !config.tlsverify) {
+        warnings.push(`WARNING: API is accessible on ${config.tls ? 'https' : 'http'}://${formatHost(h).slice(6)} without encryption.`);
+      }
+    }
+    const id = await SystemService.loadId(kernel, config.graph);
+    const system = new SystemService(config, kernel, log.child({ component: 'system' }), id, warnings);
+
+    let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+    const app = buildApi({
+      log,
+      engine,
+      backends: { system },
+      corsHeader: config.apiCorsHeader,
+      serverFactory: (h) => {
+        handler = h;
+      },
+    });
+    await app.ready();
+    undo.push(() => app.close());
+
+    const listeners = await openListeners(handler!, {
+      hosts: config.hosts,
+      tls: config.tls ? { cert: config.tlscert, key: config.tlskey, ca: config.tlscacert, verify: config.tlsverify } : undefined,
+      group: config.group,
+      log,
+      env: deps.env,
+    });
+    log.info('Daemon has completed initialization');
+
+    let stopping: Promise<void> | undefined;
+    const pidUndo = deps.pidfile !== false ? undo[0] : undefined;
+    return {
+      config,
+      kernel,
+      app,
+      listeners,
+      engine,
+      stop(graceMs = 10_000) {
+        stopping ??= (async () => {
+          log.info('Processing signal: stopping the daemon');
+          const closing = Promise.all(listeners.map((l) => l.close()));
+          await engine.shutdown(graceMs);
+          for (const l of listeners) l.server.closeAllConnections();
+          await closing;
+          await app.close();
+          await kernel.close();
+          await pidUndo?.();
+          log.info('Daemon shutdown complete');
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await rollback();
+    throw e;
+  }
+}
