@@ -108,7 +108,7 @@ export function systemCases(ctx: SuiteContext): void {
     expect(info.Debug).toBe(true);
     expect(info.LoggingDriver).toBe('none');
     expect(info.CgroupDriver).toBe('cgroupfs');
-    expect(info.RegistryConfig.InsecureRegistryCIDRs).toEqual(['127.0.0.0/8', '10.1.0.0/16']);
+    expect(info.RegistryConfig.InsecureRegistryCIDRs).toEqual(['10.1.0.0/16', '127.0.0.0/8']);
     expect(info.RegistryConfig.IndexConfigs['myregistry:5000']).toEqual({ Name: 'myregistry:5000', Mirrors: [], Secure: false, Official: false });
     expect(info.RegistryConfig.Mirrors).toEqual(['https://mirror.example.com/']);
     expect(info.RegistryConfig.IndexConfigs['docker.io'].Mirrors).toEqual(['https://mirror.example.com/']);

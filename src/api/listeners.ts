@@ -18,7 +18,7 @@ export interface TlsFiles {
 
 export interface ListenerOptions {
   hosts: HostAddress[];
-  /** TLS for tcp listeners (Docker applies TLS to tcp only). */
+  /** TLS for tcp and fd:// listeners, as Docker does; unix sockets never use TLS. */
   tls?: TlsFiles;
   /** Group that owns unix sockets; the default `docker` may be absent. */
   group: string;
@@ -47,7 +47,7 @@ export async function openListeners(handler: RequestHandler, opts: ListenerOptio
     for (const host of opts.hosts) {
       if (host.proto === 'unix') opened.push(await openUnix(handler, host.path, opts));
       else if (host.proto === 'tcp') opened.push(await openTcp(handler, host, tlsOptions, opts));
-      else opened.push(...(await openFd(handler, host.fd, opts)));
+      else opened.push(...(await openFd(handler, host.fd, tlsOptions, opts)));
     }
     return opened;
   } catch (e) {
@@ -75,6 +75,13 @@ async function loadTls(files: TlsFiles) {
     // No SSLv3; Docker's servers default to TLS 1.2 as the minimum.
     minVersion: 'TLSv1.2' as const,
   };
+}
+
+type TlsOptions = Awaited<ReturnType<typeof loadTls>>;
+
+/** An HTTP server, or an HTTPS one when `tls` is given. */
+function createServer(handler: RequestHandler, tls: TlsOptions | undefined): Server {
+  return tls ? (createHttpsServer(tls, handler) as unknown as Server) : createHttpServer(handler);
 }
 
 function listen(server: Server, arg: number | string | { fd: number } | { host: string; port: number }): Promise<void> {
@@ -170,10 +177,10 @@ async function lookupGroup(name: string): Promise<number | undefined> {
 async function openTcp(
   handler: RequestHandler,
   host: Extract<HostAddress, { proto: 'tcp' }>,
-  tls: Awaited<ReturnType<typeof loadTls>> | undefined,
+  tls: TlsOptions | undefined,
   opts: ListenerOptions,
 ): Promise<Listener> {
-  const server = tls ? (createHttpsServer(tls, handler) as unknown as Server) : createHttpServer(handler);
+  const server = createServer(handler, tls);
   try {
     await listen(server, { host: host.host, port: host.port });
   } catch (e) {
@@ -189,7 +196,7 @@ async function openTcp(
 }
 
 /** systemd socket activation: LISTEN_PID must be us; fds start at 3. */
-async function openFd(handler: RequestHandler, wanted: number | undefined, opts: ListenerOptions): Promise<Listener[]> {
+async function openFd(handler: RequestHandler, wanted: number | undefined, tls: TlsOptions | undefined, opts: ListenerOptions): Promise<Listener[]> {
   const env = opts.env ?? process.env;
   const pid = Number(env.LISTEN_PID);
   const count = Number(env.LISTEN_FDS);
@@ -201,13 +208,13 @@ async function openFd(handler: RequestHandler, wanted: number | undefined, opts:
   if (chosen.length === 0) throw new ListenerError(`too few socket activated files passed in by systemd: fd ${wanted} is not among ${fds.join(', ')}`);
   const out: Listener[] = [];
   for (const fd of chosen) {
-    const server = createHttpServer(handler);
+    const server = createServer(handler, tls);
     try {
       await listen(server, { fd });
     } catch (e) {
       throw new ListenerError(`can't listen on fd://${fd}: ${(e as Error).message}`);
     }
-    opts.log.info({ address: `fd://${fd}` }, `API listen on fd://${fd}`);
+    opts.log.info({ address: `fd://${fd}`, tls: Boolean(tls) }, `API listen on fd://${fd}`);
     out.push({ address: `fd://${fd}`, server, close: () => closeServer(server) });
   }
   return out;

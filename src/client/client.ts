@@ -2,6 +2,7 @@ import { request as httpRequest, type Agent, type IncomingHttpHeaders, type Inco
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { formatHost, parseHost, type HostAddress } from '../config/hosts';
 import { API_VERSION, compareApiVersions } from '../version';
@@ -176,31 +177,57 @@ export class DockerClient {
   }
 }
 
-/** The proxy URL for a target, following Go's ProxyFromEnvironment (upper or lower case). */
+/**
+ * The proxy URL for a target URL, following Go's http.ProxyFromEnvironment, which the docker
+ * CLI uses: HTTPS_PROXY for https targets and HTTP_PROXY for http ones (upper case first, then
+ * lower case; a proxy without a scheme is http://); never for `localhost` or a loopback
+ * address. NO_PROXY is a comma-separated list of `*` (nothing is proxied), IP addresses, CIDRs,
+ * `host` (the host and its subdomains), `.domain` or `*.domain` (subdomains only); IP and host
+ * entries may carry `:port`, then they match that port only.
+ */
 export function proxyFor(target: string, env: NodeJS.ProcessEnv): string | undefined {
   const get = (k: string) => env[k.toUpperCase()] || env[k.toLowerCase()] || '';
   const url = new URL(target);
-  const proxy = url.protocol === 'https:' ? get('https_proxy') : get('http_proxy');
+  const proxy = url.protocol === 'https:' ? get('https_proxy') : url.protocol === 'http:' ? get('http_proxy') : '';
   if (!proxy) return undefined;
-  const noProxy = get('no_proxy');
-  if (noProxy === '*') return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  for (const entryRaw of noProxy.split(/[,\s]+/).filter(Boolean)) {
-    const entry = entryRaw.toLowerCase();
-    const [eHost, ePort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : entry.split(':');
-    if (ePort && ePort !== url.port) continue;
-    const bare = eHost!.replace(/^\*?\./, '');
-    if (host === bare || host.endsWith(`.${bare}`)) return undefined;
-    if (eHost!.includes('/') && cidrContains(eHost!, host)) return undefined;
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const ip = isIP(host) ? ipaddr.process(host) : undefined;
+  if (host === 'localhost' || ip?.range() === 'loopback') return undefined;
+  for (const raw of get('no_proxy').split(',')) {
+    const entry = raw.trim().toLowerCase();
+    if (entry === '') continue;
+    if (entry === '*') return undefined;
+    if (entry.includes('/')) {
+      if (ip && cidrContains(entry, ip)) return undefined;
+      continue;
+    }
+    const [eHost, ePort] = splitHostPort(entry);
+    if (ePort !== '' && ePort !== port) continue;
+    if (isIP(eHost)) {
+      if (ip && ipaddr.process(eHost).toString() === ip.toString()) return undefined;
+      continue;
+    }
+    const subdomainsOnly = eHost.startsWith('.') || eHost.startsWith('*.');
+    const domain = eHost.replace(/^\*?\./, '');
+    if (domain !== '' && (host.endsWith(`.${domain}`) || (!subdomainsOnly && host === domain))) return undefined;
   }
   return proxy.includes('://') ? proxy : `http://${proxy}`;
 }
 
-function cidrContains(cidr: string, host: string): boolean {
+/** `host:port`, `[v6]:port`, a bare v6 address or a bare host, as [host, port or ''] (Go's SplitHostPort, leniently). */
+function splitHostPort(entry: string): [string, string] {
+  const v6 = /^\[([^\]]+)\](?::(\d*))?$/.exec(entry);
+  if (v6) return [v6[1]!, v6[2] ?? ''];
+  const colon = entry.lastIndexOf(':');
+  if (colon < 0 || entry.indexOf(':') !== colon) return [entry, ''];
+  return [entry.slice(0, colon), entry.slice(colon + 1)];
+}
+
+function cidrContains(cidr: string, ip: ipaddr.IPv4 | ipaddr.IPv6): boolean {
   try {
-    const addr = ipaddr.parse(host);
     const range = ipaddr.parseCIDR(cidr);
-    return addr.kind() === range[0].kind() && addr.match(range);
+    return ip.kind() === range[0].kind() && ip.match(range);
   } catch {
     return false;
   }

@@ -1,11 +1,13 @@
 import { homedir } from 'node:os';
 import { resolve, join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { FlagError, scanGoFlags } from './go-flags';
 import { formatHost, HostParseError, parseHost, type HostAddress } from './hosts';
 import {
   isCidr, isDnsSearch, isIPAny, isIPv4, isIPv6, isInsecureRegistry, isInterfaceName, isMirrorUrl,
-  LOG_LEVELS, parseBool, parseBytes, parseUlimit, splitKeyValue, type Check, type LogLevel, type Ulimit,
+  normaliseLogLevel, parseBool, parseBytes, parseUlimit, splitKeyValue, LOG_LEVELS, type Check, type LogLevel, type Ulimit,
 } from './validate';
+
+export { FlagError };
 
 /** The daemon's whole configuration: every seed option, parsed and validated. */
 export interface DaemonConfig {
@@ -53,20 +55,9 @@ export interface DaemonConfig {
   backend: '' | 'linux' | 'fake';
 }
 
-/** A bad flag value: names the flag and the value. */
-export class FlagError extends Error {
-  constructor(
-    readonly flag: string,
-    readonly value: string,
-    readonly reason: string,
-  ) {
-    super(value === '' && reason.startsWith('You ') ? reason : `invalid value "${value}" for flag ${flag}: ${reason}`);
-  }
-}
-
 type Kind = 'string' | 'bool' | 'int' | 'list';
 
-interface OptionSpec {
+export interface OptionSpec {
   long: string;
   short?: string;
   kind: Kind;
@@ -81,7 +72,7 @@ export const STORAGE_DRIVERS = ['aufs', 'devicemapper', 'btrfs', 'zfs', 'overlay
 export const LOG_DRIVERS = ['json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'none'] as const;
 export const EXEC_DRIVERS = ['native'] as const;
 
-/** Storage options each driver understands (prefix.key) and how each value is checked. */
+/** Storage options each driver understands (prefix.key, case-insensitive) and how each value is checked. */
 const STORAGE_OPTS: Record<string, Record<string, Check>> = {
   dm: {
     thinpooldev: nonEmpty,
@@ -107,6 +98,7 @@ const STORAGE_PREFIX_DRIVER: Record<string, string> = {
   dm: 'devicemapper', zfs: 'zfs', btrfs: 'btrfs', overlay2: 'overlay2', overlay: 'overlay', vfs: 'vfs',
 };
 
+/** Exec driver options (case-insensitive keys). */
 const EXEC_OPTS: Record<string, Check> = {
   'native.cgroupdriver': (v) => (v === 'cgroupfs' || v === 'systemd' ? undefined : 'must be cgroupfs or systemd'),
   'native.runtime': (v) => (v === 'runc' || v === 'crun' ? undefined : 'must be runc or crun'),
@@ -139,6 +131,11 @@ function positiveInt(v: string) {
   return /^[1-9]\d*$/.test(v) ? undefined : 'must be a positive integer';
 }
 
+/** An own entry of a lookup table: keys like `constructor` or `__proto__` are not options. */
+function lookup<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** The option table: one row per seed option, in the seed's order. It drives parsing, help and /info. */
 export const DAEMON_OPTIONS: readonly OptionSpec[] = [
   { long: 'api-cors-header', kind: 'string', shownDefault: '""', help: 'Set CORS headers in the remote API' },
@@ -166,7 +163,7 @@ export const DAEMON_OPTIONS: readonly OptionSpec[] = [
   { long: 'ip-masq', kind: 'bool', shownDefault: 'true', help: 'Enable IP masquerading' },
   { long: 'iptables', kind: 'bool', shownDefault: 'true', help: 'Enable addition of iptables rules' },
   { long: 'ipv6', kind: 'bool', shownDefault: 'false', help: 'Enable IPv6 networking' },
-  { long: 'log-level', short: 'l', kind: 'string', shownDefault: '"info"', help: 'Set the logging level', check: (v) => ((LOG_LEVELS as readonly string[]).includes(v) ? undefined : `not a valid log level (use ${LOG_LEVELS.join(', ')})`) },
+  { long: 'log-level', short: 'l', kind: 'string', shownDefault: '"info"', help: 'Set the logging level', check: (v) => (normaliseLogLevel(v) ? undefined : `not a valid log level (use ${LOG_LEVELS.join(', ')})`) },
   { long: 'label', kind: 'list', shownDefault: '[]', help: 'Set key=value labels to the daemon', check: (v) => (splitKeyValue(v) ? undefined : 'labels must be key=value') },
   { long: 'log-driver', kind: 'string', shownDefault: '"json-file"', help: 'Default driver for container logs', check: (v) => ((LOG_DRIVERS as readonly string[]).includes(v) ? undefined : `unknown log driver (supported: ${LOG_DRIVERS.join(', ')})`) },
   { long: 'log-opt', kind: 'list', shownDefault: '[]', help: 'Log driver specific options', check: (v) => (splitKeyValue(v) ? undefined : 'log options must be key=value') },
@@ -200,9 +197,9 @@ function checkStorageOptSyntax(v: string): string | undefined {
   const [key, value] = kv;
   const dot = key.indexOf('.');
   const prefix = dot < 0 ? '' : key.slice(0, dot).toLowerCase();
-  const table = STORAGE_OPTS[prefix];
+  const table = lookup(STORAGE_OPTS, prefix);
   if (!table) return `unknown storage option ${key}`;
-  const check = table[key.slice(dot + 1).toLowerCase()];
+  const check = lookup(table, key.slice(dot + 1).toLowerCase());
   if (!check) return `unknown option ${key} for storage driver ${STORAGE_PREFIX_DRIVER[prefix]}`;
   return check(value);
 }
@@ -210,42 +207,9 @@ function checkStorageOptSyntax(v: string): string | undefined {
 function checkExecOpt(v: string): string | undefined {
   const kv = splitKeyValue(v);
   if (!kv) return 'exec options must be key=value';
-  const check = EXEC_OPTS[kv[0].toLowerCase()];
+  const check = lookup(EXEC_OPTS, kv[0].toLowerCase());
   if (!check) return `unknown exec option ${kv[0]} (supported: ${Object.keys(EXEC_OPTS).join(', ')})`;
   return check(kv[1]);
-}
-
-const BOOL_FLAGS = new Set(DAEMON_OPTIONS.filter((o) => o.kind === 'bool').flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]));
-const VALUE_SHORTS = new Set(DAEMON_OPTIONS.filter((o) => o.kind !== 'bool' && o.short).map((o) => `-${o.short}`));
-
-/** Go's flag syntax on top of commander: `--icc=false`, `-D=true`, `-H=addr`. */
-function normaliseArgs(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('-') && eq > 0) {
-      const name = arg.slice(0, eq);
-      const value = arg.slice(eq + 1);
-      if (BOOL_FLAGS.has(name)) {
-        const b = parseBool(value);
-        const spec = DAEMON_OPTIONS.find((o) => `--${o.long}` === name || `-${o.short}` === name)!;
-        if (b === undefined) throw new FlagError(`--${spec.long}`, value, 'must be true or false');
-        out.push(b ? `--${spec.long}` : `--no-${spec.long}`);
-        continue;
-      }
-      if (VALUE_SHORTS.has(name)) {
-        out.push(name, value);
-        continue;
-      }
-    }
-    out.push(arg);
-  }
-  return out;
 }
 
 /** Where the TLS files default to: $DOCKER_CERT_PATH or ~/.docker. */
@@ -261,54 +225,18 @@ export interface ParseResult {
 }
 
 /**
- * Parse `docker daemon` arguments into a validated config. Throws FlagError naming the first
- * bad flag and its value; nothing is bound or written before this returns.
+ * Parse `docker daemon` arguments (Go flag syntax, see scanGoFlags) into a validated config.
+ * Throws FlagError naming the first bad flag (its long form) and its value: unknown flags, missing
+ * values, stray arguments, bad values, and the seed's cross-flag conflicts. Options absent from argv
+ * take the seed's defaults; DOCKER_TLS_VERIFY (non-empty) makes --tlsverify default to true and
+ * DOCKER_CERT_PATH (else ~/.docker) is where the TLS files default to. Nothing is bound or written.
  */
 export function parseDaemonArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseResult {
-  const cmd = new Command('daemon')
-    .exitOverride()
-    .helpOption(false)
-    .allowExcessArguments(false)
-    .allowUnknownOption(false)
-    .configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  for (const o of DAEMON_OPTIONS) {
-    const flags = `${o.short ? `-${o.short}, ` : ''}--${o.long}`;
-    if (o.kind === 'bool') {
-      cmd.option(flags);
-      cmd.option(`--no-${o.long}`);
-    } else if (o.kind === 'list') {
-      cmd.option(`${flags} <value>`, '', (v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
-    } else {
-      cmd.option(`${flags} <value>`);
-    }
-  }
-  try {
-    cmd.parse(normaliseArgs(argv), { from: 'user' });
-  } catch (e) {
-    if (e instanceof FlagError) throw e;
-    if (e instanceof CommanderError) {
-      const m = /option '([^']+)'|unknown option '([^']+)'/.exec(e.message);
-      const flag = (m?.[1] ?? m?.[2] ?? '').split(/[ ,]/).pop() ?? '';
-      throw new FlagError(flag || 'daemon', '', e.message.replace(/^error: /, ''));
-    }
-    throw e;
-  }
-  const raw = cmd.opts<Record<string, unknown>>();
-  const get = (o: OptionSpec) => raw[camel(o.long)];
+  const raw = scanGoFlags(argv, DAEMON_OPTIONS.map((o) => ({ ...o, kind: o.kind === 'bool' || o.kind === 'list' ? o.kind : 'value' })));
 
-  for (const o of DAEMON_OPTIONS) {
-    if (!o.check) continue;
-    const v = get(o);
-    if (v === undefined) continue;
-    for (const item of Array.isArray(v) ? (v as string[]) : [String(v)]) {
-      const reason = o.check(item);
-      if (reason) throw new FlagError(`--${o.long}`, item, reason);
-    }
-  }
-
-  const str = (long: string, dflt: string) => (get(spec(long)) as string | undefined) ?? dflt;
-  const bool = (long: string, dflt: boolean) => (get(spec(long)) as boolean | undefined) ?? dflt;
-  const list = (long: string) => (get(spec(long)) as string[] | undefined) ?? [];
+  const str = (long: string, dflt: string) => (raw.get(long) as string | undefined) ?? dflt;
+  const bool = (long: string, dflt: boolean) => (raw.get(long) as boolean | undefined) ?? dflt;
+  const list = (long: string) => (raw.get(long) as string[] | undefined) ?? [];
   const tlsverify = bool('tlsverify', (env.DOCKER_TLS_VERIFY ?? '') !== '');
   const tls = bool('tls', false) || tlsverify;
   const certPath = defaultCertPath(env);
@@ -317,25 +245,26 @@ export function parseDaemonArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   for (const u of list('default-ulimit').map(parseUlimit)) ulimits[u.Name] = u;
 
   const logDriver = str('log-driver', 'json-file');
-  const logOpts = toMap(list('log-opt'));
-  for (const [k, v] of Object.entries(logOpts)) {
-    const check = LOG_OPTS[logDriver]?.[k];
-    if (!check) throw new FlagError('--log-opt', `${k}=${v}`, `unknown log opt '${k}' for ${logDriver} log driver`);
+  for (const item of list('log-opt')) {
+    const [k, v] = splitKeyValue(item)!;
+    const check = lookup(LOG_OPTS[logDriver] ?? {}, k);
+    if (!check) throw new FlagError('--log-opt', item, `unknown log opt '${k}' for ${logDriver} log driver`);
     const reason = check(v);
-    if (reason) throw new FlagError('--log-opt', `${k}=${v}`, reason);
+    if (reason) throw new FlagError('--log-opt', item, reason);
   }
+  const logOpts = toMap(list('log-opt'));
 
   const storageDriver = str('storage-driver', '');
-  const storageOpts = toMap(list('storage-opt'));
   if (storageDriver) {
-    for (const key of Object.keys(storageOpts)) {
-      const prefix = key.slice(0, key.indexOf('.')).toLowerCase();
-      const owner = STORAGE_PREFIX_DRIVER[prefix];
+    for (const item of list('storage-opt')) {
+      const key = splitKeyValue(item)![0];
+      const owner = STORAGE_PREFIX_DRIVER[key.slice(0, key.indexOf('.')).toLowerCase()];
       if (owner !== storageDriver && !(storageDriver.startsWith('overlay') && owner?.startsWith('overlay'))) {
-        throw new FlagError('--storage-opt', `${key}=${storageOpts[key]}`, `option ${key} belongs to the ${owner} storage driver, not ${storageDriver}`);
+        throw new FlagError('--storage-opt', item, `option ${key} belongs to the ${owner} storage driver, not ${storageDriver}`);
       }
     }
   }
+  const storageOpts = toMap(list('storage-opt'), true);
 
   const hosts = list('host').map((h) => parseHost(h, tls));
   const config: DaemonConfig = {
@@ -349,7 +278,7 @@ export function parseDaemonArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     dnsSearch: list('dns-search'),
     defaultUlimits: ulimits,
     execDriver: str('exec-driver', 'native'),
-    execOpts: lowerKeys(toMap(list('exec-opt'))),
+    execOpts: toMap(list('exec-opt'), true),
     execRoot: resolve(str('exec-root', '/var/run/docker')),
     fixedCidr: str('fixed-cidr', ''),
     fixedCidrV6: str('fixed-cidr-v6', ''),
@@ -363,7 +292,8 @@ export function parseDaemonArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     ipMasq: bool('ip-masq', true),
     iptables: bool('iptables', true),
     ipv6: bool('ipv6', false),
-    logLevel: (bool('debug', false) && get(spec('log-level')) === undefined ? 'debug' : str('log-level', 'info')) as LogLevel,
+    // -D wins over -l, as in Docker (it sets the debug level after applying --log-level).
+    logLevel: bool('debug', false) ? 'debug' : normaliseLogLevel(str('log-level', 'info'))!,
     labels: list('label'),
     logDriver,
     logOpts,
@@ -382,38 +312,34 @@ export function parseDaemonArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     backend: str('backend', '') as DaemonConfig['backend'],
   };
   checkCombinations(config);
-  const explicit = new Set(DAEMON_OPTIONS.filter((o) => get(o) !== undefined).map((o) => o.long));
+  const explicit = new Set(DAEMON_OPTIONS.filter((o) => raw.get(o.long) !== undefined).map((o) => o.long));
   return { config, help: bool('help', false), explicit };
 }
 
 /** Cross-flag rules of the seed's daemon. */
 function checkCombinations(c: DaemonConfig): void {
+  const conflict = (flag: string, value: string, message: string) => new FlagError(flag, value, 'conflicting options', message);
   if (c.bridge !== '' && c.bip !== '') {
-    throw new FlagError('--bip', c.bip, 'You specified -b & --bip, mutually exclusive options. Please specify only one.');
+    throw conflict('--bip', c.bip, 'You specified -b & --bip, mutually exclusive options. Please specify only one.');
   }
   if (!c.iptables && !c.icc) {
-    throw new FlagError('--icc', 'false', 'You specified --iptables=false with --icc=false. ICC uses iptables to function. Please set --icc or --iptables to true.');
+    throw conflict('--icc', 'false', 'You specified --iptables=false with --icc=false. ICC uses iptables to function. Please set --icc or --iptables to true.');
   }
   // Masquerading is done with iptables rules: without iptables it is off (as in Docker 1.8).
   if (!c.iptables) c.ipMasq = false;
 }
 
-function spec(long: string): OptionSpec {
-  return DAEMON_OPTIONS.find((o) => o.long === long)!;
-}
-function camel(long: string): string {
-  return long.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-function toMap(items: string[]): Record<string, string> {
+/**
+ * `key=value` items as a map: the last value of a key wins (keys compared lower-cased when
+ * `lowerKeys`, and stored so); safe for any key, `__proto__` included.
+ */
+function toMap(items: string[], lowerKeys = false): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
     const [k, v] = splitKeyValue(item)!;
-    out[k] = v;
+    Object.defineProperty(out, lowerKeys ? k.toLowerCase() : k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
-}
-function lowerKeys(m: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]));
 }
 function expandHome(p: string): string {
   return p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;

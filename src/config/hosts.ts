@@ -16,7 +16,8 @@ export class HostParseError extends Error {}
 /**
  * Parse a daemon or client address the way Docker does:
  * `unix://PATH` (empty path: the default socket), `tcp://HOST:PORT` (empty host: 127.0.0.1,
- * missing port: 2375, or 2376 with TLS), `fd://` or `fd://N`, and a bare `HOST:PORT` as tcp.
+ * missing port: 2375, or 2376 with TLS; port 0 asks the kernel for a free port, as Docker allows),
+ * `fd://` or `fd://N`, and a bare `HOST:PORT` as tcp.
  * An empty string means the default unix socket.
  */
 export function parseHost(value: string, tls = false): HostAddress {
@@ -68,7 +69,7 @@ function parseTcp(rest: string, original: string, tls: boolean): HostAddress {
   }
   let port = defaultPort;
   if (portText !== undefined && portText !== '') {
-    if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+    if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
       throw new HostParseError(`Invalid bind address format: ${original}`);
     }
     port = Number(portText);

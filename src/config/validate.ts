@@ -33,6 +33,13 @@ export function isCidr(family?: 4 | 6): Check {
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'panic'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** A log level as logrus.ParseLevel reads it: case-insensitive, `warning` for `warn`; undefined when unknown. */
+export function normaliseLogLevel(text: string): LogLevel | undefined {
+  const lower = text.toLowerCase();
+  const level = lower === 'warning' ? 'warn' : lower;
+  return (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
+}
+
 export const ULIMIT_NAMES = [
   'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc',
   'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
@@ -44,7 +51,11 @@ export interface Ulimit {
   Hard: number;
 }
 
-/** `name=soft[:hard]` as in `--ulimit` / `--default-ulimit`; hard defaults to soft. */
+/**
+ * `name=soft[:hard]` as in `--ulimit` / `--default-ulimit`; hard defaults to soft. -1 means unlimited
+ * (RLIM_INFINITY) and is the only negative value allowed; the soft limit may not exceed the hard one,
+ * counting unlimited as above every number (so `5:-1` is fine and `-1:5` is refused, as setrlimit would).
+ */
 export function parseUlimit(spec: string): Ulimit {
   const eq = spec.indexOf('=');
   if (eq < 0) throw new Error(`invalid ulimit argument: ${spec}`);
@@ -55,12 +66,13 @@ export function parseUlimit(spec: string): Ulimit {
   const nums = parts.map((p) => {
     if (!/^-?\d+$/.test(p)) throw new Error(`invalid ulimit value: ${p}`);
     const n = Number(p);
-    if (!Number.isSafeInteger(n)) throw new Error(`invalid ulimit value: ${p}`);
+    if (!Number.isSafeInteger(n) || n < -1) throw new Error(`invalid ulimit value: ${p}`);
     return n;
   });
   const soft = nums[0]!;
   const hard = nums[1] ?? soft;
-  if (soft > hard && hard !== -1) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+  const rank = (n: number) => (n === -1 ? Infinity : n);
+  if (rank(soft) > rank(hard)) throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
   return { Name: name, Soft: soft, Hard: hard };
 }
 

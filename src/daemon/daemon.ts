@@ -52,12 +52,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     log.info({ backend: kernel.name }, `kernel backend: ${kernel.name}`);
 
     const engine = new Engine(log);
-    const warnings: string[] = [];
-    for (const h of config.hosts) {
-      if (h.proto === 'tcp' && !config.tlsverify) {
-        warnings.push(`WARNING: API is accessible on ${config.tls ? 'https' : 'http'}://${formatHost(h).slice(6)} without encryption.`);
-      }
-    }
+    const warnings = apiWarnings(config);
     const id = await SystemService.loadId(kernel, config.graph);
     const system = new SystemService(config, kernel, log.child({ component: 'system' }), id, warnings);
 
@@ -110,4 +105,21 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     await rollback();
     throw e;
   }
+}
+
+const ATTACK_SURFACE = `
+         Access to the remote API is equivalent to root access on the host. Refer
+         to the 'Docker daemon attack surface' section in the documentation for
+         more information: https://docs.docker.com/go/attack-surface/`;
+
+/** The /info warnings about tcp listeners, worded as dockerd 20.10 words them (daemon/info.go). */
+export function apiWarnings(config: Pick<DaemonConfig, 'hosts' | 'tls' | 'tlsverify'>): string[] {
+  const out: string[] = [];
+  for (const h of config.hosts) {
+    if (h.proto !== 'tcp') continue;
+    const addr = formatHost(h).slice('tcp://'.length);
+    if (!config.tls) out.push(`WARNING: API is accessible on http://${addr} without encryption.${ATTACK_SURFACE}`);
+    else if (!config.tlsverify) out.push(`WARNING: API is accessible on https://${addr} without TLS client verification.${ATTACK_SURFACE}`);
+  }
+  return out;
 }

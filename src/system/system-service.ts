@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DaemonConfig } from '../config/daemon-options';
 import { DAEMON_OPTIONS } from '../config/daemon-options';
 import { formatHost } from '../config/hosts';
+import { registryServiceConfig } from '../registry/registry-config';
 import type { Job } from '../engine/engine';
 import type { Kernel, HostFacts } from '../kernel';
 import { API_VERSION, DAEMON_VERSION, GIT_COMMIT, MIN_API_VERSION } from '../version';
@@ -109,13 +110,6 @@ export class SystemService {
     const storage = this.kernel.storage;
     const cgroupDriver = this.cgroupDriver(f);
     const defaultRuntime = c.execOpts['native.runtime'] ?? 'runc';
-    const insecureCidrs = ['127.0.0.0/8', ...c.insecureRegistries.filter((r) => r.includes('/'))];
-    const indexConfigs: Record<string, unknown> = {
-      'docker.io': { Name: 'docker.io', Mirrors: c.registryMirrors.map((m) => `${m}/`), Secure: true, Official: true },
-    };
-    for (const r of c.insecureRegistries.filter((r) => !r.includes('/'))) {
-      indexConfigs[r] = { Name: r, Mirrors: [], Secure: false, Official: false };
-    }
     const warnings = [...this.startupWarnings, ...f.warnings];
     const rt = f.runtimes[defaultRuntime];
     return {
@@ -160,13 +154,7 @@ export class SystemService {
       OSType: 'linux',
       Architecture: f.architecture,
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: {
-        AllowNondistributableArtifactsCIDRs: [],
-        AllowNondistributableArtifactsHostnames: [],
-        InsecureRegistryCIDRs: insecureCidrs,
-        IndexConfigs: indexConfigs,
-        Mirrors: c.registryMirrors.map((m) => `${m}/`),
-      },
+      RegistryConfig: registryServiceConfig(c),
       NCPU: f.ncpu,
       MemTotal: f.memTotal,
       GenericResources: null,
