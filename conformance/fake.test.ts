@@ -3,5 +3,5 @@ import { defineConformanceSuite } from './harness';
 defineConformanceSuite({
   name: 'fake',
   factory: async () => (await import('../fakes')).createFakeKernel,
-  supports: ['system'],
+  supports: ['system', 'images', 'offline-hub'],
 });

@@ -9,6 +9,7 @@ import { parseDaemonArgs, type DaemonConfig } from '../src/config/daemon-options
 import { startDaemon, type RunningDaemon } from '../src/daemon/daemon';
 import type { KernelFactory } from '../src/kernel';
 import { systemCases } from './cases/system';
+import { imageCases } from './cases/images';
 
 /** What a case gets: a running daemon on a temp unix socket, and a client for it. */
 export interface DaemonUnderTest {
@@ -36,6 +37,7 @@ export type CaseGroup = (ctx: SuiteContext) => void;
 /** The API areas, each defined once in conformance/cases and run against every backend. */
 export const AREAS: Record<string, CaseGroup> = {
   system: systemCases,
+  images: imageCases,
 };
 
 export interface SuiteOptions {

@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import type { Kernel, KernelFactory } from '../../src/kernel';
 import { nodeHostFs } from '../../src/kernel/node-host-fs';
 import { linuxHostInfo, which } from './host-info';
+import { createStorageDriver } from './storage';
+import { overlayUnavailableReason } from './storage/overlay';
 
 export { which };
 
@@ -12,16 +15,28 @@ export async function linuxUnavailableReason(runtime = 'runc'): Promise<string |
   return undefined;
 }
 
-/** The real kernel: host facts from /proc and /sys; storage, exec and network land with their issues. */
-export const createLinuxKernel: KernelFactory = async ({ config }) => {
+/** The storage driver to use: -s, else overlay2 where the kernel and the graph's filesystem allow it, else vfs. */
+async function pickDriver(name: string, graph: string): Promise<string> {
+  if (name === 'overlay') return 'overlay2';
+  if (name !== '') return name;
+  return (await overlayUnavailableReason(join(graph, 'overlay2'))) ? 'vfs' : 'overlay2';
+}
+
+/** The real kernel: host facts from /proc and /sys, storage in real graph drivers. */
+export const createLinuxKernel: KernelFactory = async ({ config, logger }) => {
   const reason = await linuxUnavailableReason(config.execOpts['native.runtime'] ?? 'runc');
   if (reason) throw new Error(`the linux backend cannot run: ${reason}`);
+  const driverName = await pickDriver(config.storageDriver, config.graph);
+  const storage = await createStorageDriver(driverName, join(config.graph, driverName), config.storageOpts, logger);
   const kernel: Kernel = {
     name: 'linux',
     hostInfo: linuxHostInfo(),
     hostFs: nodeHostFs(),
-    supports: { areas: new Set(['system']) },
-    async close() {},
+    storage,
+    supports: { areas: new Set(['system', 'images']) },
+    async close() {
+      await storage.cleanup();
+    },
   };
   return kernel;
 };

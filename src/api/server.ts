@@ -1,10 +1,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { STATUS_BY_CODE, errorCode, isDockerError } from '../errors';
+import { toHttpError } from './server-errors';
 import type { Engine } from '../engine/engine';
 import { checkVersion, splitVersion, type ApiVersionInfo } from './version-adapter';
 import { registerSystemRoutes, type SystemBackend } from './routes/system';
+import { registerImageRoutes, type ImagesBackend } from './routes/images';
 import { API_VERSION, DAEMON_VERSION } from '../version';
 
 declare module 'fastify' {
@@ -15,6 +16,8 @@ declare module 'fastify' {
 
 export interface ApiBackends {
   system: SystemBackend;
+  /** Absent when the kernel has no storage driver. */
+  images?: ImagesBackend;
 }
 
 export interface ApiOptions {
@@ -125,6 +128,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   });
 
   registerSystemRoutes(app, opts.engine, opts.backends.system);
+  if (opts.backends.images) registerImageRoutes(app, opts.engine, opts.backends.images);
   return app;
 }
 
@@ -136,12 +140,4 @@ function isPageNotFound(reply: FastifyReply) {
   return PAGE_NOT_FOUND.has(reply);
 }
 
-/** The catalogue's class decides the status; fastify's own errors keep theirs. */
-export function toHttpError(err: unknown): { status: number; message: string } {
-  if (isDockerError(err)) return { status: STATUS_BY_CODE[errorCode(err)], message: err.message };
-  const e = err as { statusCode?: number; message?: string };
-  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, message: e.message ?? 'bad request' };
-  }
-  return { status: 500, message: (err as Error)?.message ?? String(err) };
-}
+export { toHttpError } from './server-errors';

@@ -10,12 +10,16 @@ import { Engine } from '../engine/engine';
 import type { Kernel, KernelFactory } from '../kernel';
 import { SystemService } from '../system/system-service';
 import { createPidfile } from './pidfile';
+import { composeImages } from './compose-images';
+import { EventBus } from '../events/events';
 
 export interface DaemonDeps {
   config: DaemonConfig;
   kernelFactory: KernelFactory;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Where registry TLS material lives (default /etc/docker/certs.d, or $DOCKER_CERTS_DIR). */
+  certsDir?: string;
   /** Write the pidfile (default true); in-process test daemons turn it off. */
   pidfile?: boolean;
 }
@@ -55,12 +59,19 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     const warnings = apiWarnings(config);
     const id = await SystemService.loadId(kernel, config.graph);
     const system = new SystemService(config, kernel, log.child({ component: 'system' }), id, warnings);
+    const events = new EventBus();
+    const images = await composeImages({ config, kernel, events, log, env: deps.env ?? process.env, certsDir: deps.certsDir });
+    system.setCounters({
+      containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+      images: () => images?.service.count() ?? 0,
+      eventListeners: () => events.subscribers,
+    });
 
     let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
     const app = buildApi({
       log,
       engine,
-      backends: { system },
+      backends: { system, images: images?.backend },
       corsHeader: config.apiCorsHeader,
       serverFactory: (h) => {
         handler = h;

@@ -13,12 +13,13 @@ import type { RegistryRules } from '../registry/registry-config';
 import { MEDIA, RepositorySession } from '../registry/session';
 import { readBody, type RegistryTransport } from '../registry/transport';
 import { randomId } from './atomic';
-import { assertDigest, chainIds, DigestMismatchError, sha256, type Digest } from './digest';
+import type { BlobSources } from './blob-sources';
+import { assertDigest, chainIds, DigestMismatchError, isDigest, sha256, type Digest } from './digest';
 import { checkImageConfig, type ImageConfig } from './image-config';
 import type { ImageService } from './image-service';
 import { hostPlatform, platformMatches, platformString, type Platform } from './platform';
 import { progressReporter, type ProgressSink } from './progress';
-import { familiarName, familiarString, nameOnly, parseReference, registryHost, remoteName, withDefaultTag, withTag, type Reference } from './reference';
+import { familiarName, familiarString, nameOnly, parseReference, registryHost, remoteName, repositoryName, withDefaultTag, withTag, type Reference } from './reference';
 
 export interface DistributionDeps {
   images: ImageService;
@@ -29,6 +30,8 @@ export interface DistributionDeps {
   tmpDir: string;
   events: EventBus;
   log: Logger;
+  /** Where pulled layers came from (read by push for "Layer already exists" and mounts). */
+  blobSources?: BlobSources;
 }
 
 interface Descriptor {
@@ -99,7 +102,6 @@ export class Distribution {
     const want = opts.platform ?? hostPlatform();
     const refText = familiarString(ref);
     const tagOrDigest = ref.digest ?? ref.tag!;
-    opts.progress({ status: `Pulling from ${familiarName(nameOnly(ref)).replace(/^[^/]+$/, (n) => `library/${n}`)}`, id: ref.digest ? tagOrDigest : ref.tag });
 
     // 1. The manifest (a list/index is resolved to the wanted platform).
     let res = await s.request('GET', `manifests/${tagOrDigest}`, { headers: { accept: ACCEPT } });
@@ -117,6 +119,7 @@ export class Distribution {
     const topDigest = (ref.digest as Digest | undefined) ?? ((res.headers['docker-content-digest'] as Digest | undefined) ?? sha256(body));
     if (sha256(body) !== topDigest) throw new DigestMismatchError(`manifest verification failed for digest ${topDigest}`);
     let manifest = JSON.parse(body.toString('utf8')) as Manifest;
+    opts.progress({ status: `Pulling from ${remoteName(ref)}`, id: tagOrDigest });
     let mediaType = manifest.mediaType ?? res.headers['content-type'] ?? '';
     if (mediaType === MEDIA.dockerList || mediaType === MEDIA.ociIndex || manifest.manifests) {
       const pick = (manifest.manifests ?? []).find((m) => platformMatches(want, m.platform ?? {}));
@@ -183,6 +186,10 @@ export class Distribution {
         opts.progress({ status: 'Pull complete', progressDetail: {}, id });
       }
       await this.d.images.images.create(configRaw);
+      for (let i = 0; i < layers.length; i++) {
+        const blob = layers[i]!.digest;
+        if (isDigest(blob)) await this.d.blobSources?.add(config.rootfs.diff_ids[i]!, blob, repositoryName(ref)).catch((err: unknown) => this.d.log.warn({ err }, 'could not record a layer source'));
+      }
     } catch (e) {
       for (const f of files) if (f) await rm(f, { force: true });
       await this.d.images.releaseLayers().catch(() => undefined);

@@ -5,6 +5,7 @@ import type { HostInfo } from './host-info';
 import type { ExecDriver } from './exec';
 import type { NetworkKernel } from './network';
 import type { StorageDriver } from './storage';
+import type { RegistryTransport } from '../registry/transport';
 
 export type { HostFs } from './host-fs';
 export type { HostInfo, HostFacts } from './host-info';
@@ -30,6 +31,11 @@ export interface Kernel {
   readonly storage?: StorageDriver;
   readonly exec?: ExecDriver;
   readonly network?: NetworkKernel;
+  /**
+   * How registries are reached. Absent: the host's network (node http/https with the proxy
+   * variables). The fake backend answers Docker Hub in-process (its offline hub).
+   */
+  readonly registryTransport?: RegistryTransport;
   readonly supports: Supports;
   close(): Promise<void>;
 }

@@ -1,0 +1,200 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import { LayerDriver, LAYER_ID_PATTERN, overlayFormat, recoverStagedApplies, type Tree } from '../../../src/archive';
+import { InvalidParameterError, SystemError, UnavailableError } from '../../../src/errors';
+import type { HostFs } from '../../../src/kernel/host-fs';
+import { nodeHostFs } from '../../../src/kernel/node-host-fs';
+import type { MountedFs } from '../../../src/kernel/storage';
+
+const run = promisify(execFile);
+const LINK_DIR = 'l';
+const SHORT_ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** `stat -f` names of the filesystems Docker reports as "Backing Filesystem". */
+const BACKING_NAMES: Record<string, string> = { 'ext2/ext3': 'extfs', xfs: 'xfs', btrfs: 'btrfs', tmpfs: 'tmpfs', zfs: 'zfs' };
+
+/**
+ * Docker's overlay2 layout under `home`:
+ * `<id>/diff` the layer's own entries (the overlay upper dir), `<id>/link` its short name,
+ * `l/<short>` → `../<id>/diff`, `<id>/lower` the parent chain as `l/<short>:l/<short>...`
+ * (nearest first), `<id>/work` and `<id>/merged` for mounting, `<id>/parent` the parent id
+ * (written last: a layer without it was never completed and is dropped at open).
+ * A layer without a parent is "mounted" as its diff dir; others by `mount -t overlay` run in
+ * `home` so the options stay short. Whiteouts are 0:0 character devices, opaque directories
+ * carry trusted.overlay.opaque=y; `diff` and `changes` read the upper dir.
+ */
+export class OverlayDriver extends LayerDriver {
+  readonly name = 'overlay2';
+  protected readonly format = overlayFormat;
+  private readonly fs: HostFs = nodeHostFs();
+  private readonly extraOpts = existsSync('/sys/module/overlay/parameters/index') ? ',index=off' : '';
+
+  constructor(
+    private readonly home: string,
+    log?: Logger,
+  ) {
+    super(log);
+  }
+
+  async open(): Promise<this> {
+    await fsp.mkdir(join(this.home, LINK_DIR), { recursive: true, mode: 0o700 });
+    await this.unmountStale();
+    for (const id of await fsp.readdir(this.home)) {
+      if (!LAYER_ID_PATTERN.test(id) || id === LINK_DIR) continue;
+      const parent = await fsp.readFile(join(this.home, id, 'parent'), 'utf8').catch(() => undefined);
+      if (parent === undefined) {
+        await this.deleteLayer(id);
+        continue;
+      }
+      await recoverStagedApplies(this.fs, join(this.home, id));
+      this.register(id, parent || null);
+    }
+    return this;
+  }
+
+  async status(): Promise<[string, string][]> {
+    return [
+      ['Backing Filesystem', await backingFilesystem(this.home)],
+      ['Supports d_type', 'true'],
+      ['Native Overlay Diff', 'true'],
+      ['userxattr', 'false'],
+    ];
+  }
+
+  protected upperTree(id: string): Tree {
+    return { fs: this.fs, root: join(this.home, id, 'diff') };
+  }
+
+  protected async storeLayer(id: string, parent: string | null): Promise<void> {
+    if (id === LINK_DIR) throw new InvalidParameterError(`layer id "${id}" is reserved by the overlay2 driver`);
+    const dir = join(this.home, id);
+    const short = shortId();
+    try {
+      await fsp.mkdir(dir, { mode: 0o700 });
+      await fsp.mkdir(join(dir, 'diff'), { mode: 0o755 });
+      await fsp.chmod(join(dir, 'diff'), 0o755);
+      await fsp.symlink(`../${id}/diff`, join(this.home, LINK_DIR, short));
+      await fsp.writeFile(join(dir, 'link'), short);
+      if (parent) {
+        await fsp.mkdir(join(dir, 'work'), { mode: 0o700 });
+        await fsp.writeFile(join(dir, 'lower'), await this.lowerChain(parent));
+      }
+      await this.fs.writeFileAtomic(join(dir, 'parent'), parent ?? '');
+    } catch (e) {
+      await this.deleteLayer(id);
+      throw e;
+    }
+  }
+
+  /** The `lower` file of a child of `parent`: the parent's link, then the parent's own chain. */
+  private async lowerChain(parent: string): Promise<string> {
+    const link = `${LINK_DIR}/${(await fsp.readFile(join(this.home, parent, 'link'), 'utf8')).trim()}`;
+    const below = await fsp.readFile(join(this.home, parent, 'lower'), 'utf8').catch(() => '');
+    return below ? `${link}:${below.trim()}` : link;
+  }
+
+  protected async deleteLayer(id: string): Promise<void> {
+    const dir = join(this.home, id);
+    const short = await fsp.readFile(join(dir, 'link'), 'utf8').catch(() => '');
+    if (short.trim()) await fsp.rm(join(this.home, LINK_DIR, short.trim()), { force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+
+  protected async mount(id: string, parent: string | null): Promise<MountedFs> {
+    if (parent === null) return this.upperTree(id);
+    const lower = (await fsp.readFile(join(this.home, id, 'lower'), 'utf8')).trim();
+    const merged = join(this.home, id, 'merged');
+    await fsp.mkdir(merged, { recursive: true, mode: 0o700 });
+    const opts = `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work${this.extraOpts}`;
+    await command('mount', ['-t', 'overlay', 'overlay', '-o', opts, `${id}/merged`], this.home);
+    return { fs: this.fs, root: merged };
+  }
+
+  protected async unmount(id: string): Promise<void> {
+    const merged = join(this.home, id, 'merged');
+    if (await isMountPoint(merged)) await command('umount', [merged]);
+    await fsp.rmdir(merged).catch(() => undefined);
+  }
+
+  /** Mounts left by a daemon that died: nothing can be using them now. */
+  private async unmountStale(): Promise<void> {
+    const prefix = `${this.home}/`;
+    for (const point of await mountPoints()) {
+      if (point.startsWith(prefix) && point.endsWith('/merged')) await command('umount', [point]);
+    }
+  }
+}
+
+function shortId(): string {
+  const bytes = randomBytes(26);
+  return [...bytes].map((b) => SHORT_ID_CHARS[b % SHORT_ID_CHARS.length]).join('');
+}
+
+async function command(cmd: string, args: string[], cwd?: string): Promise<void> {
+  try {
+    await run(cmd, args, { cwd });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new SystemError(`${cmd} ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`, { cause: e });
+  }
+}
+
+/** Mount points from /proc/self/mounts (octal escapes decoded). */
+async function mountPoints(): Promise<string[]> {
+  const text = await fsp.readFile('/proc/self/mounts', 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (line.split(' ')[1] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPoints()).includes(path);
+}
+
+async function backingFilesystem(path: string): Promise<string> {
+  const { stdout } = await run('stat', ['-f', '-c', '%T', path]);
+  const name = stdout.trim();
+  return BACKING_NAMES[name] ?? name;
+}
+
+/**
+ * Why overlay cannot serve layers under `home`, or undefined when it can: the kernel must list
+ * overlay, `home` must not itself be on overlayfs, and a test mount with two lower layers and a
+ * 0:0 whiteout must work (that needs root and the python3 helper for mknod).
+ */
+export async function overlayUnavailableReason(home: string): Promise<string | undefined> {
+  if (process.platform !== 'linux') return `the host is ${process.platform}, not Linux`;
+  if (process.getuid?.() !== 0) return 'overlay mounts need root';
+  const filesystems = await fsp.readFile('/proc/filesystems', 'utf8').catch(() => '');
+  if (!/\boverlay$/m.test(filesystems)) return 'the kernel has no overlay filesystem (not in /proc/filesystems)';
+  await fsp.mkdir(home, { recursive: true, mode: 0o700 });
+  const backing = await backingFilesystem(home).catch(() => 'unknown');
+  if (backing === 'overlayfs') return `${home} is on overlayfs, which cannot hold overlay upper dirs`;
+  const dir = await fsp.mkdtemp(join(home, 'check-overlay-'));
+  const fs = nodeHostFs();
+  try {
+    for (const d of ['lower1', 'lower2', 'upper', 'work', 'merged']) await fsp.mkdir(join(dir, d));
+    await fs.mknod(join(dir, 'lower2', 'gone'), 'char', 0, 0, 0);
+    await command('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=lower1:lower2,upperdir=upper,workdir=work', 'merged'], dir);
+    await command('umount', [join(dir, 'merged')]);
+    return undefined;
+  } catch (e) {
+    return `a test overlay mount failed: ${(e as Error).message}`;
+  } finally {
+    if (await isMountPoint(join(dir, 'merged'))) await command('umount', [join(dir, 'merged')]).catch(() => undefined);
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The overlay2 driver under `home`; fails with Unavailable when overlay does not work there. */
+export async function createOverlayDriver(home: string, log?: Logger): Promise<OverlayDriver> {
+  const reason = await overlayUnavailableReason(home);
+  if (reason) throw new UnavailableError(`driver not supported: overlay2: ${reason}`);
+  return new OverlayDriver(home, log).open();
+}
