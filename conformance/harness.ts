@@ -8,8 +8,11 @@ import { DockerClient } from '../src/client/client';
 import { parseDaemonArgs, type DaemonConfig } from '../src/config/daemon-options';
 import { startDaemon, type RunningDaemon } from '../src/daemon/daemon';
 import type { KernelFactory } from '../src/kernel';
+import { imagesArchiveCases } from './cases/images-archive';
 import { systemCases } from './cases/system';
 import { imageCases } from './cases/images';
+import { imagesRegistryCases } from './cases/images-registry';
+import { volumeCases } from './cases/volumes';
 
 /** What a case gets: a running daemon on a temp unix socket, and a client for it. */
 export interface DaemonUnderTest {
@@ -22,7 +25,7 @@ export interface DaemonUnderTest {
   daemon: RunningDaemon;
   config: DaemonConfig;
   /** Start another daemon of the same backend with extra flags (stopped after the file). */
-  extra(args: string[]): Promise<DaemonUnderTest>;
+  extra(args: string[], opts?: TestDaemonOptions): Promise<DaemonUnderTest>;
 }
 
 export interface SuiteContext {
@@ -38,6 +41,9 @@ export type CaseGroup = (ctx: SuiteContext) => void;
 export const AREAS: Record<string, CaseGroup> = {
   system: systemCases,
   images: imageCases,
+  'images-registry': imagesRegistryCases,
+  volumes: volumeCases,
+  'images-archive': imagesArchiveCases,
 };
 
 export interface SuiteOptions {
@@ -55,15 +61,20 @@ export interface SuiteOptions {
 
 const quietLog = () => pino({ level: process.env.TEST_DAEMON_LOG ?? 'silent' });
 
+export interface TestDaemonOptions {
+  /** The registry certs.d directory (default: an empty one under the daemon's temp root). */
+  certsDir?: string;
+}
+
 /** Start an in-process daemon on a temp root and socket. */
-export async function startTestDaemon(backend: string, factory: KernelFactory, args: string[] = []): Promise<DaemonUnderTest & { stop(): Promise<void> }> {
+export async function startTestDaemon(backend: string, factory: KernelFactory, args: string[] = [], opts: TestDaemonOptions = {}): Promise<DaemonUnderTest & { stop(): Promise<void> }> {
   const root = mkdtempSync(join(tmpdir(), `tsd-${backend}-`));
   const socket = join(root, 'docker.sock');
   const { config } = parseDaemonArgs(
     ['--backend', backend, '-g', join(root, 'graph'), '--exec-root', join(root, 'exec'), '-p', join(root, 'docker.pid'), '-H', `unix://${socket}`, ...args],
     {},
   );
-  const daemon = await startDaemon({ config, kernelFactory: factory, log: quietLog(), pidfile: true });
+  const daemon = await startDaemon({ config, kernelFactory: factory, log: quietLog(), pidfile: true, certsDir: opts.certsDir ?? join(root, 'certs.d') });
   const host = `unix://${socket}`;
   const extras: { stop(): Promise<void> }[] = [];
   const dut = {
@@ -74,8 +85,8 @@ export async function startTestDaemon(backend: string, factory: KernelFactory, a
     config,
     daemon,
     client: new DockerClient({ host: { proto: 'unix', path: socket } }),
-    async extra(more: string[]) {
-      const d = await startTestDaemon(backend, factory, more);
+    async extra(more: string[], extraOpts?: TestDaemonOptions) {
+      const d = await startTestDaemon(backend, factory, more, extraOpts);
       extras.push(d);
       return d;
     },

@@ -18,11 +18,11 @@ async function bodyOf(req: RegistryRequest): Promise<Buffer | undefined> {
  * A registry transport that answers Docker Hub's hosts from the emulated hub, in-process, and
  * sends everything else to `fallback` (the real network, for registries on loopback).
  */
-export function hubTransport(hub: EmulatedRegistry, fallback: RegistryTransport): RegistryTransport {
+export function hubTransport(hub: () => Promise<EmulatedRegistry>, fallback: RegistryTransport): RegistryTransport {
   return async (req): Promise<RegistryResponse> => {
     if (!HUB_HOSTS.has(req.url.hostname)) return fallback(req);
     const body = await bodyOf(req);
-    const res = await hub.fetch(new Request(req.url, { method: req.method, headers: req.headers, body: body && body.length ? body : undefined, signal: req.signal }));
+    const res = await (await hub()).fetch(new Request(req.url, { method: req.method, headers: req.headers, body: body && body.length ? body : undefined, signal: req.signal }));
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => {
       headers[k.toLowerCase()] = v;

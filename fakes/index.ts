@@ -4,8 +4,9 @@ import { nodeHostFs } from '../src/kernel/node-host-fs';
 import { nodeTransport } from '../src/registry/transport';
 import { hubTransport } from './hub-transport';
 import { fakeHostInfo } from './host-info';
-import { createEmulatedRegistry } from './registry';
+import type { EmulatedRegistry } from './registry';
 import { createMemfsDriver } from './storage/memfs-driver';
+import { createFakeExecDriver } from './exec-driver';
 
 /**
  * The in-memory kernel: an emulated host. The daemon's own state (-g) stays on disk so a
@@ -13,14 +14,18 @@ import { createMemfsDriver } from './storage/memfs-driver';
  * the emulated registry with its built-in images, answered in-process.
  */
 export const createFakeKernel: KernelFactory = async ({ config, logger }) => {
-  const hub = await createEmulatedRegistry({ builtin: true });
+  // Like Docker Hub: bearer tokens, anonymous pulls; no account, so pushes are denied.
+  // Built on first use, so start-up does not pay for the built-in images.
+  let hub: Promise<EmulatedRegistry> | undefined;
+  const getHub = () => (hub ??= import('./registry').then((m) => m.createEmulatedRegistry({ builtin: true, auth: { anonymousPull: true } })));
   const storage = await createMemfsDriver(join(config.graph, 'memfs'), logger.child({ driver: 'memfs' }));
   const kernel: Kernel = {
     name: 'fake',
     hostInfo: fakeHostInfo(config),
     hostFs: nodeHostFs(),
     storage,
-    registryTransport: hubTransport(hub, nodeTransport()),
+    exec: createFakeExecDriver(),
+    registryTransport: hubTransport(getHub, nodeTransport()),
     supports: { areas: new Set(['system', 'images']) },
     async close() {
       await storage.cleanup();

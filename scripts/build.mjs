@@ -22,6 +22,10 @@ if (ifStale) {
   }
 }
 
+import { rmSync } from 'node:fs';
+// Old chunks would pile up: start from an empty dist/chunks.
+rmSync('dist/chunks', { recursive: true, force: true });
+
 await build({
   entryPoints: { docker: 'bin/main.ts', bench: 'scripts/bench.ts' },
   outdir: 'dist',

@@ -65,11 +65,11 @@ function clientDir(dir: string, name: string, ca: string, pair?: KeyPair): strin
   return out;
 }
 
-/** Make the whole test PKI under `dir` (which must exist). */
+/** Make the whole test PKI under `dir` (which must exist); extra names may be `IP:`/`DNS:`-prefixed SAN entries. */
 export function makeTestPki(dir: string, extraDnsNames: string[] = []): TestPki {
   const ca = makeCa(dir, 'ca');
   const otherCa = makeCa(dir, 'other-ca');
-  const san = ['IP:127.0.0.1', 'DNS:localhost', ...extraDnsNames.map((n) => `DNS:${n}`)].join(',');
+  const san = ['IP:127.0.0.1', 'DNS:localhost', ...extraDnsNames.map((n) => (/^(DNS|IP):/.test(n) ? n : `DNS:${n}`))].join(',');
   const server = issue(dir, ca, 'server', `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
   const client = issue(dir, ca, 'client', 'extendedKeyUsage=clientAuth\n');
   const foreign = issue(dir, otherCa, 'foreign-client', 'extendedKeyUsage=clientAuth\n');

@@ -4,8 +4,13 @@ import type { Logger } from 'pino';
 import { toHttpError } from './server-errors';
 import type { Engine } from '../engine/engine';
 import { checkVersion, splitVersion, type ApiVersionInfo } from './version-adapter';
-import { registerSystemRoutes, type SystemBackend } from './routes/system';
+import { registerSystemRoutes, trackClientAbort, type SystemBackend } from './routes/system';
 import { registerImageRoutes, type ImagesBackend } from './routes/images';
+import { registerContainerRoutes, type ContainersBackend } from './routes/containers';
+import { registerContainerFsRoutes, type ContainerFsBackend } from './routes/container-fs';
+import { registerEventRoutes } from './routes/events';
+import type { EventBus } from '../events/events';
+import { registerVolumeRoutes, type VolumesBackend } from './routes/volumes';
 import { API_VERSION, DAEMON_VERSION } from '../version';
 
 declare module 'fastify' {
@@ -18,6 +23,10 @@ export interface ApiBackends {
   system: SystemBackend;
   /** Absent when the kernel has no storage driver. */
   images?: ImagesBackend;
+  volumes?: VolumesBackend;
+  containers?: ContainersBackend;
+  containerFs?: ContainerFsBackend;
+  events?: EventBus;
 }
 
 export interface ApiOptions {
@@ -80,6 +89,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     req.api = VERSION_BY_REQ.get(req.raw) ?? { version: API_VERSION, explicit: false };
+    trackClientAbort(req.raw, reply.raw);
     (req as FastifyRequest & { startedAt: bigint }).startedAt = process.hrtime.bigint();
     const bad = checkVersion(req.api);
     if (bad) {
@@ -104,6 +114,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         .header('Ostype', 'linux')
         .header('Server', SERVER_HEADER);
     }
+    // dockerd sends exactly `application/json`; the docker CLI parses an error body only then.
+    if (reply.getHeader('Content-Type') === 'application/json; charset=utf-8') reply.header('Content-Type', 'application/json');
     return payload;
   });
 
@@ -129,6 +141,10 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   registerSystemRoutes(app, opts.engine, opts.backends.system);
   if (opts.backends.images) registerImageRoutes(app, opts.engine, opts.backends.images);
+  if (opts.backends.events) registerEventRoutes(app, opts.backends.events);
+  if (opts.backends.containers) registerContainerRoutes(app, opts.engine, opts.backends.containers);
+  if (opts.backends.containerFs) registerContainerFsRoutes(app, opts.engine, opts.backends.containerFs);
+  if (opts.backends.volumes) registerVolumeRoutes(app, opts.engine, opts.backends.volumes);
   return app;
 }
 

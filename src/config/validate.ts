@@ -76,11 +76,15 @@ export function parseUlimit(spec: string): Ulimit {
   return { Name: name, Soft: soft, Hard: hard };
 }
 
-/** Docker's RAMInBytes: `512`, `64k`, `20G`, `1.5gb`, case-insensitive, binary units. */
-export function parseBytes(text: string): number {
+/**
+ * Docker's RAMInBytes: `512`, `64k`, `20G`, `1.5gb`, case-insensitive, binary units.
+ * With `base` 1000 it is go-units' FromHumanSize instead (same syntax, decimal units: what
+ * the json-file log driver uses for `max-size`).
+ */
+export function parseBytes(text: string, base: 1000 | 1024 = 1024): number {
   const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(text);
   if (!m) throw new Error(`invalid size: '${text}'`);
-  const units: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+  const units: Record<string, number> = { k: base, m: base ** 2, g: base ** 3, t: base ** 4, p: base ** 5 };
   const mult = m[2] ? units[m[2].toLowerCase()]! : 1;
   return Math.floor(Number(m[1]) * mult);
 }

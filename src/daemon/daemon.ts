@@ -11,6 +11,9 @@ import type { Kernel, KernelFactory } from '../kernel';
 import { SystemService } from '../system/system-service';
 import { createPidfile } from './pidfile';
 import { composeImages } from './compose-images';
+import { composeContainers } from './compose-containers';
+import { openContainerLog } from '../logs/open';
+import { composeVolumes } from './compose-volumes';
 import { EventBus } from '../events/events';
 
 export interface DaemonDeps {
@@ -61,8 +64,12 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     const system = new SystemService(config, kernel, log.child({ component: 'system' }), id, warnings);
     const events = new EventBus();
     const images = await composeImages({ config, kernel, events, log, env: deps.env ?? process.env, certsDir: deps.certsDir });
+    const volumes = await composeVolumes({ config, kernel, events, log });
+    const containers = images
+      ? await composeContainers({ config, kernel, images: images.service, events, log, openLog: openContainerLog })
+      : undefined;
     system.setCounters({
-      containers: () => ({ total: 0, running: 0, paused: 0, stopped: 0 }),
+      containers: () => containers?.service.counts() ?? { total: 0, running: 0, paused: 0, stopped: 0 },
       images: () => images?.service.count() ?? 0,
       eventListeners: () => events.subscribers,
     });
@@ -71,7 +78,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     const app = buildApi({
       log,
       engine,
-      backends: { system, images: images?.backend },
+      backends: { system, images: images?.backend, volumes, containers: containers?.backend, containerFs: containers?.fsBackend, events },
       corsHeader: config.apiCorsHeader,
       serverFactory: (h) => {
         handler = h;
@@ -101,10 +108,12 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         stopping ??= (async () => {
           log.info('Processing signal: stopping the daemon');
           const closing = Promise.all(listeners.map((l) => l.close()));
+          await containers?.service.shutdown(Math.ceil(graceMs / 1000));
           await engine.shutdown(graceMs);
           for (const l of listeners) l.server.closeAllConnections();
           await closing;
           await app.close();
+          await volumes.close();
           await kernel.close();
           await pidUndo?.();
           log.info('Daemon shutdown complete');

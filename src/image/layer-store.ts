@@ -117,6 +117,12 @@ export class LayerStore {
         const toBlob = new PassThrough();
         digesting.pipe(toDriver);
         digesting.pipe(toBlob);
+        // pipe() does not pass errors on: a bad or failing source must stop both readers too
+        // (closed without an error of their own: the source's error is the one reported).
+        digesting.once('error', () => {
+          toDriver.destroy();
+          toBlob.destroy();
+        });
         const blobDigest = new DigestingStream();
         const [applied] = await Promise.all([
           this.driver.applyDiff(cacheId, parentCache, toDriver),

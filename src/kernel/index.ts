@@ -10,7 +10,7 @@ import type { RegistryTransport } from '../registry/transport';
 export type { HostFs } from './host-fs';
 export type { HostInfo, HostFacts } from './host-info';
 export type { StorageDriver, MountedFs, Change } from './storage';
-export type { ExecDriver, ContainerSpec, ProcessSpec, ExitStatus } from './exec';
+export type { ExecDriver, ContainerSpec, ProcessSpec, ExitStatus, ContainerProcess, ContainerResources, StatsSample } from './exec';
 export type { NetworkKernel, FirewallRule } from './network';
 
 /**

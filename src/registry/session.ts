@@ -85,13 +85,16 @@ export class RepositorySession {
     return [`repository:${this.repository}:${this.actions.join(',')}`];
   }
 
-  /** One request to `/v2/<repository>/<path>` (or an absolute URL), retried once after a 401. */
-  async request(method: string, path: string | URL, opts: { headers?: Record<string, string>; body?: Buffer | (() => Readable) } = {}): Promise<RegistryResponse> {
+  /**
+   * One request to `/v2/<repository>/<path>` (or an absolute URL), retried once after a 401.
+   * `scopes` are token scopes needed besides this repository's (e.g. pull on a mount source).
+   */
+  async request(method: string, path: string | URL, opts: { headers?: Record<string, string>; body?: Buffer | (() => Readable); scopes?: string[] } = {}): Promise<RegistryResponse> {
     const ep = await this.open();
     const url = typeof path === 'string' ? new URL(`/v2/${this.repository}/${path}`, ep.url) : path;
     for (let attempt = 0; attempt < 2; attempt++) {
       const headers: Record<string, string> = { 'user-agent': 'tsdocker', ...opts.headers };
-      const authz = await this.auth!.header(this.scopes());
+      const authz = await this.auth!.header([...this.scopes(), ...(opts.scopes ?? [])]);
       if (authz) headers.authorization = authz;
       const body = typeof opts.body === 'function' ? opts.body() : opts.body;
       const res = await this.transport({ url, method, headers, body, tls: tlsOptions(ep) });

@@ -72,7 +72,7 @@ export function registerImageRoutes(app: FastifyInstance, engine: Engine, backen
 
   app.post('/images/load', async (req, reply) => {
     const q = req.query as Q;
-    return streamProgress(req, reply, (sink, signal) => engine.run('images.load', () => backend.load(req.body as Readable, { quiet: bool(q.quiet), progress: sink }), { signal }));
+    return streamProgress(req, reply, (sink, signal) => engine.run('images.load', () => backend.load(req.body as Readable, { quiet: q.quiet === undefined ? true : bool(q.quiet), progress: sink }), { signal }));
   });
 
   app.get('/images/get', async (req, reply) => {

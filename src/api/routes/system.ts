@@ -22,9 +22,18 @@ export function registerSystemRoutes(app: FastifyInstance, engine: Engine, backe
   app.get('/info', async (req) => engine.run('info', (job) => backend.info(job), { signal: abortOnClose(req.raw) }));
 }
 
-/** An AbortSignal that fires when the client closes the connection before the answer. */
-export function abortOnClose(req: import('node:http').IncomingMessage): AbortSignal {
+const SIGNALS = new WeakMap<import('node:http').IncomingMessage, AbortSignal>();
+
+/** Called once per request by the server: the signal fires when the client goes away before the answer. */
+export function trackClientAbort(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
   const ac = new AbortController();
-  req.socket?.once('close', () => ac.abort(new Error('client closed the connection')));
-  return ac.signal;
+  SIGNALS.set(req, ac.signal);
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort(new Error('client closed the connection'));
+  });
+}
+
+/** The request's client-abort signal (see trackClientAbort). */
+export function abortOnClose(req: import('node:http').IncomingMessage): AbortSignal {
+  return SIGNALS.get(req) ?? new AbortController().signal;
 }

@@ -1,0 +1,146 @@
+import { PassThrough } from 'node:stream';
+import { ConflictError, ForbiddenError, NotFoundError } from '../src/errors';
+import type { ContainerProcess, ContainerResources, ContainerSpec, ExecDriver, ExitStatus, ProcessSpec, StatsSample } from '../src/kernel';
+import { chrootFs } from '../src/kernel/chroot-fs';
+import { createEmulator, StartError, type Emulator, type SpawnedProcess } from './emulator';
+
+interface Running {
+  emulator: Emulator;
+  init: SpawnedProcess;
+  hostPid: number;
+  resources: ContainerResources;
+  started: number;
+  /** Host-visible pid for each emulated pid (for inspect's State.Pid and exec inspect). */
+  paused: boolean;
+}
+
+let nextHostPid = 20_000;
+
+function toDockerError(e: unknown): unknown {
+  if (!(e instanceof StartError)) return e;
+  if (e.kind === 'not-found') return new NotFoundError(e.message);
+  return new ForbiddenError(e.message);
+}
+
+function exitStatus(r: { code: number; signal?: string }): ExitStatus {
+  return { exitCode: r.code, oomKilled: false, ...(r.signal ? { signal: r.signal } : {}) };
+}
+
+/**
+ * The emulated execdriver: each container is an emulator (a pid namespace of emulated
+ * processes running busybox-like applets) over the container's filesystem from the storage
+ * driver. Docker's managed files (/etc/hostname, /etc/hosts, /etc/resolv.conf) are written into
+ * the root before the first process starts.
+ */
+export function createFakeExecDriver(): ExecDriver {
+  const containers = new Map<string, Running>();
+  const get = (id: string) => {
+    const c = containers.get(id);
+    if (!c) throw new ConflictError(`Container ${id} is not running`);
+    return c;
+  };
+  const toProcess = (p: SpawnedProcess, hostPid: number, tty: boolean, stdin: PassThrough | null): ContainerProcess => ({
+    pid: hostPid,
+    stdin,
+    stdout: p.stdout,
+    stderr: tty ? null : p.stderr,
+    exited: p.exit.then(exitStatus),
+  });
+
+  return {
+    name: 'emulator',
+    async start(spec: ContainerSpec) {
+      const fs = chrootFs(spec.rootfs.fs, spec.rootfs.root);
+      await fs.mkdir('/etc', { recursive: true, mode: 0o755 });
+      await fs.writeFileAtomic('/etc/hostname', spec.etc.hostname, 0o644);
+      await fs.writeFileAtomic('/etc/hosts', spec.etc.hosts, 0o644);
+      await fs.writeFileAtomic('/etc/resolv.conf', spec.etc.resolvConf, 0o644);
+      const emulator = createEmulator({ fs, hostname: spec.hostname });
+      const stdin = spec.process.openStdin ? new PassThrough() : null;
+      let init: SpawnedProcess;
+      try {
+        init = await emulator.spawn({ argv: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user, tty: spec.process.tty, stdin });
+      } catch (e) {
+        throw toDockerError(e);
+      }
+      const hostPid = nextHostPid++;
+      containers.set(spec.id, { emulator, init, hostPid, resources: spec.resources, started: Date.now(), paused: false });
+      void init.exit.then(() => {
+        // Like a pid namespace: when PID 1 ends, every other process is killed.
+        for (const p of emulator.table.list()) if (p.pid !== 1) emulator.table.kill(p.pid, 'SIGKILL');
+      });
+      return toProcess(init, hostPid, spec.process.tty, stdin);
+    },
+    async exec(id: string, ps: ProcessSpec) {
+      const c = get(id);
+      const stdin = ps.openStdin ? new PassThrough() : null;
+      let p: SpawnedProcess;
+      try {
+        p = await c.emulator.spawn({ argv: ps.args, env: ps.env, cwd: ps.cwd, user: ps.user, tty: ps.tty, stdin });
+      } catch (e) {
+        throw toDockerError(e);
+      }
+      if (c.paused) p.signal('SIGSTOP');
+      return toProcess(p, nextHostPid++, ps.tty, stdin);
+    },
+    async signal(id: string, signal: string, pid?: number) {
+      const c = get(id);
+      if (pid !== undefined) c.emulator.table.kill(pid, signal);
+      else c.init.signal(signal);
+    },
+    async pause(id: string) {
+      const c = get(id);
+      for (const p of c.emulator.table.list()) c.emulator.table.kill(p.pid, 'SIGSTOP');
+      c.paused = true;
+    },
+    async resume(id: string) {
+      const c = get(id);
+      for (const p of c.emulator.table.list()) c.emulator.table.kill(p.pid, 'SIGCONT');
+      c.paused = false;
+    },
+    async resize() {},
+    async top(id: string, psArgs: string) {
+      const c = get(id);
+      const procs = c.emulator.table.list();
+      const stime = (t: number) => new Date(t).toISOString().slice(11, 16);
+      if (psArgs && /\baux\b|^-?aux$/.test(psArgs.trim())) {
+        return {
+          Titles: ['USER', 'PID', '%CPU', '%MEM', 'VSZ', 'RSS', 'TTY', 'STAT', 'START', 'TIME', 'COMMAND'],
+          Processes: procs.map((p) => [p.user, String(c.hostPid + p.pid - 1), '0.0', '0.0', '1024', '512', '?', p.state === 'stopped' ? 'T' : 'S', stime(p.startTime), '0:00', p.command]),
+        };
+      }
+      return {
+        Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
+        Processes: procs.map((p) => [p.user, String(c.hostPid + p.pid - 1), String(p.ppid ? c.hostPid + p.ppid - 1 : 0), '0', stime(p.startTime), '?', '00:00:00', p.command]),
+      };
+    },
+    async stats(id: string): Promise<StatsSample> {
+      const c = get(id);
+      const n = c.emulator.table.list().length;
+      const usage = 512 * 1024 + n * 128 * 1024;
+      const elapsedNs = (Date.now() - c.started) * 1e6;
+      return {
+        read: new Date(),
+        cpuTotalNs: Math.floor(elapsedNs * 0.001 * n),
+        systemCpuNs: Math.floor(elapsedNs * 2),
+        onlineCpus: 2,
+        memoryUsage: usage,
+        memoryLimit: c.resources.memory ?? 2 ** 33,
+        memoryStats: { cache: 0, rss: usage, active_anon: usage, inactive_file: 0 },
+        pids: n,
+        blkio: [],
+        networks: { eth0: { rx_bytes: 0, rx_packets: 0, rx_errors: 0, rx_dropped: 0, tx_bytes: 0, tx_packets: 0, tx_errors: 0, tx_dropped: 0 } },
+      };
+    },
+    async update(id: string, r: ContainerResources) {
+      const c = containers.get(id);
+      if (c) c.resources = { ...c.resources, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) };
+    },
+    async delete(id: string) {
+      const c = containers.get(id);
+      if (!c) return;
+      for (const p of c.emulator.table.list()) c.emulator.table.kill(p.pid, 'SIGKILL');
+      containers.delete(id);
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { Benchmark } from './benchmark';
+import { idleMemory } from './idle-memory';
+import { nodeBaseline } from './node-baseline';
+import { requestLatency } from './request-latency';
+import { startTime } from './start-time';
+
+/**
+ * Every benchmark, in the order they run. `start` comes first: it needs the other daemon's socket
+ * free when it launches it, before a session daemon is started for the later ones. Add a
+ * benchmark by writing a module that exports a `Benchmark` and listing it here.
+ */
+export const BENCHMARKS: readonly Benchmark[] = [startTime, requestLatency, idleMemory, nodeBaseline];
+
+/** The benchmarks named by --only (all when empty), in registry order; unknown names are an error. */
+export function selectBenchmarks(only: readonly string[], all: readonly Benchmark[] = BENCHMARKS): Benchmark[] {
+  const unknown = only.filter((n) => !all.some((b) => b.name === n));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${all.map((b) => b.name).join(', ')}`);
+  return only.length === 0 ? [...all] : all.filter((b) => only.includes(b.name));
+}

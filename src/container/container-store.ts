@@ -1,0 +1,81 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ConflictError, NotFoundError } from '../errors';
+import { writeAtomic } from '../image/atomic';
+import type { ContainerRecord } from './container';
+
+/**
+ * Containers on disk in Docker's habit: `<graph>/containers/<id>/config.v2.json` and
+ * `hostconfig.json`, written atomically; names and ID prefixes resolved in memory.
+ */
+export class ContainerStore {
+  private readonly byId = new Map<string, ContainerRecord>();
+
+  constructor(
+    readonly root: string,
+    private readonly log: Logger,
+  ) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  async load(): Promise<ContainerRecord[]> {
+    await mkdir(this.root, { recursive: true, mode: 0o710 });
+    for (const id of await readdir(this.root)) {
+      try {
+        const rec = JSON.parse(await readFile(join(this.root, id, 'config.v2.json'), 'utf8')) as ContainerRecord;
+        rec.HostConfig = JSON.parse(await readFile(join(this.root, id, 'hostconfig.json'), 'utf8')) as ContainerRecord['HostConfig'];
+        this.byId.set(rec.ID, rec);
+      } catch (e) {
+        this.log.warn({ err: e, id }, 'skipping a container directory that cannot be read');
+      }
+    }
+    return this.all();
+  }
+
+  all(): ContainerRecord[] {
+    return [...this.byId.values()];
+  }
+
+  /** By full ID, name (with or without `/`), or unique ID prefix. */
+  find(ref: string): ContainerRecord | undefined {
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const name = ref.replace(/^\//, '');
+    for (const c of this.byId.values()) if (c.Name === `/${name}`) return c;
+    if (/^[a-f0-9]+$/.test(ref)) {
+      const matches = this.all().filter((c) => c.ID.startsWith(ref));
+      if (matches.length > 1) throw new ConflictError(`multiple IDs found with provided prefix: ${ref}`);
+      return matches[0];
+    }
+    return undefined;
+  }
+
+  get(ref: string): ContainerRecord {
+    const c = this.find(ref);
+    if (!c) throw new NotFoundError(`No such container: ${ref}`);
+    return c;
+  }
+
+  nameTaken(name: string): ContainerRecord | undefined {
+    for (const c of this.byId.values()) if (c.Name === `/${name}`) return c;
+    return undefined;
+  }
+
+  /** Persist a record (new or changed). */
+  async save(rec: ContainerRecord): Promise<void> {
+    const dir = this.dir(rec.ID);
+    await mkdir(dir, { recursive: true, mode: 0o710 });
+    const { HostConfig, ...rest } = rec;
+    await writeAtomic(join(dir, 'hostconfig.json'), JSON.stringify(HostConfig));
+    await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest));
+    this.byId.set(rec.ID, rec);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.byId.delete(id);
+    await rm(this.dir(id), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,70 @@
+import type { DaemonConfig } from '../config/daemon-options';
+import type { ContainerSpec, MountedFs } from '../kernel';
+import type { ContainerRecord } from './container';
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The OCI-like spec for a container's first process, from its record and the daemon's options. */
+export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: DaemonConfig, stateDir: string): ContainerSpec {
+  const c = rec.Config;
+  const h = rec.HostConfig;
+  const env = [...(c.Env ?? [])];
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
+  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Hostname}`);
+  if (c.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  const ulimits = new Map(Object.values(config.defaultUlimits).map((u) => [u.Name, u]));
+  for (const u of h.Ulimits ?? []) ulimits.set(u.Name, u);
+  const dns = h.Dns?.length ? h.Dns : config.dns;
+  const search = h.DnsSearch?.length ? h.DnsSearch : config.dnsSearch;
+  const resolvConf = [...(search.length ? [`search ${search.join(' ')}`] : []), ...dns.map((d) => `nameserver ${d}`), ...(h.DnsOptions?.length ? [`options ${h.DnsOptions.join(' ')}`] : [])].join('\n');
+  const fqdn = c.Domainname ? `${c.Hostname}.${c.Domainname}` : c.Hostname;
+  const hosts = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+    ...(h.ExtraHosts ?? []).map((e) => {
+      const i = e.indexOf(':');
+      return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+    }),
+    ...Object.values(rec.Networks).filter((n) => n.IPAddress).map((n) => `${n.IPAddress}\t${fqdn}${fqdn !== c.Hostname ? ` ${c.Hostname}` : ''}`),
+  ].join('\n');
+  const mode = (m: string | undefined) => (!m || m === 'default' ? 'private' : m === 'host' ? 'host' : m.startsWith('container:') ? { container: m.slice(10) } : 'private');
+  const net = h.NetworkMode;
+  return {
+    id: rec.ID,
+    rootfs,
+    hostname: c.Hostname,
+    domainname: c.Domainname,
+    process: { args: [rec.Path, ...rec.Args], env, cwd: c.WorkingDir || '/', user: c.User, tty: c.Tty, openStdin: c.OpenStdin },
+    ulimits: [...ulimits.values()],
+    resources: {
+      memory: h.Memory || undefined,
+      memorySwap: h.MemorySwap || undefined,
+      memoryReservation: h.MemoryReservation || undefined,
+      cpuShares: h.CpuShares || undefined,
+      cpuQuota: h.CpuQuota || undefined,
+      cpuPeriod: h.CpuPeriod || undefined,
+      nanoCpus: h.NanoCpus || undefined,
+      cpusetCpus: h.CpusetCpus || undefined,
+      cpusetMems: h.CpusetMems || undefined,
+      pidsLimit: h.PidsLimit ?? undefined,
+      blkioWeight: h.BlkioWeight || undefined,
+    },
+    etc: { hostname: `${c.Hostname}\n`, hosts: `${hosts}\n`, resolvConf: resolvConf ? `${resolvConf}\n` : '' },
+    namespaces: {
+      network: net === 'host' ? 'host' : net === 'none' ? 'none' : net.startsWith('container:') ? { container: net.slice(10) } : 'private',
+      pid: mode(h.PidMode) as ContainerSpec['namespaces']['pid'],
+      ipc: mode(h.IpcMode) as ContainerSpec['namespaces']['ipc'],
+      uts: h.UTSMode === 'host' ? 'host' : 'private',
+    },
+    mounts: [],
+    capabilities: [],
+    privileged: h.Privileged,
+    readonlyRootfs: h.ReadonlyRootfs,
+    stopSignal: c.StopSignal ?? 'SIGTERM',
+    stateDir,
+  };
+}

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ContainersBackend } from '../api/routes/containers';
+import type { ContainerFsBackend } from '../api/routes/container-fs';
+import { containerFsBackend } from '../container/container-fs-backend';
+import type { DaemonConfig } from '../config/daemon-options';
+import { ContainerService } from '../container/container-service';
+import { ContainerStore } from '../container/container-store';
+import { containersBackend } from '../container/containers-backend';
+import type { ContainerRecord } from '../container/container';
+import type { LogSink } from '../container/runtime';
+import type { EventBus } from '../events/events';
+import type { ImageService } from '../image/image-service';
+import type { Kernel } from '../kernel';
+
+export interface ContainerParts {
+  service: ContainerService;
+  backend: ContainersBackend;
+  /** archive (docker cp), export, commit. */
+  fsBackend: ContainerFsBackend;
+}
+
+/**
+ * The container side of the daemon, when the kernel can run processes: records under
+ * `<graph>/containers`, the service, and the routes' backend. Containers that were running
+ * when the daemon stopped are restored per their restart policy.
+ */
+export async function composeContainers(opts: {
+  config: DaemonConfig;
+  kernel: Kernel;
+  images: ImageService;
+  events: EventBus;
+  log: Logger;
+  openLog: (rec: ContainerRecord, dir: string) => LogSink;
+}): Promise<ContainerParts | undefined> {
+  const { kernel } = opts;
+  if (!kernel.exec || !kernel.storage) return undefined;
+  const store = new ContainerStore(join(opts.config.graph, 'containers'), opts.log.child({ component: 'containers' }));
+  const service = new ContainerService({
+    config: opts.config,
+    store,
+    images: opts.images,
+    storage: kernel.storage,
+    exec: kernel.exec,
+    events: opts.events,
+    log: opts.log.child({ component: 'containers' }),
+    openLog: (rec) => opts.openLog(rec, store.dir(rec.ID)),
+  });
+  opts.images.users = {
+    containersUsing: (id) => service.containersUsing(id),
+    chainsInUse: () => new Set(),
+  };
+  await service.restore();
+  const fsBackend = containerFsBackend({
+    store,
+    storage: kernel.storage,
+    images: opts.images,
+    events: opts.events,
+    pause: (id) => service.pause(id),
+    unpause: (id) => service.unpause(id),
+    tmpDir: join(opts.config.graph, 'tmp'),
+  });
+  return { service, backend: containersBackend(service, opts.images, kernel.storage, kernel.exec, () => []), fsBackend };
+}
