@@ -13,6 +13,7 @@ import { systemCases } from './cases/system';
 import { imageCases } from './cases/images';
 import { imagesRegistryCases } from './cases/images-registry';
 import { volumeCases } from './cases/volumes';
+import { containerFsCases } from './cases/container-fs';
 
 /** What a case gets: a running daemon on a temp unix socket, and a client for it. */
 export interface DaemonUnderTest {
@@ -44,6 +45,7 @@ export const AREAS: Record<string, CaseGroup> = {
   'images-registry': imagesRegistryCases,
   volumes: volumeCases,
   'images-archive': imagesArchiveCases,
+  'container-fs': containerFsCases,
 };
 
 export interface SuiteOptions {

@@ -3,6 +3,6 @@ import { defineConformanceSuite } from './harness';
 defineConformanceSuite({
   name: 'linux',
   factory: async () => (await import('../backends/linux')).createLinuxKernel,
-  supports: ['system', 'images', 'images-registry', 'volumes', 'images-archive'],
+  supports: ['system', 'images', 'images-registry', 'volumes', 'images-archive', 'container-fs'],
   unavailable: async () => (await import('../backends/linux')).linuxUnavailableReason(),
 });

@@ -4,6 +4,7 @@ import { nodeHostFs } from '../../src/kernel/node-host-fs';
 import { linuxHostInfo, which } from './host-info';
 import { createStorageDriver } from './storage';
 import { overlayUnavailableReason } from './storage/overlay';
+import { createLinuxExecDriver } from './exec';
 
 export { which };
 
@@ -28,11 +29,22 @@ export const createLinuxKernel: KernelFactory = async ({ config, logger }) => {
   if (reason) throw new Error(`the linux backend cannot run: ${reason}`);
   const driverName = await pickDriver(config.storageDriver, config.graph);
   const storage = await createStorageDriver(driverName, join(config.graph, driverName), config.storageOpts, logger);
+  if (config.execOpts['native.cgroupdriver'] === 'systemd') {
+    logger.warn('native.cgroupdriver=systemd is not available in this daemon; using cgroupfs');
+  }
+  const exec = await createLinuxExecDriver({
+    root: config.execRoot,
+    runtime: (config.execOpts['native.runtime'] as 'runc' | 'crun' | undefined) ?? 'runc',
+    // The seed: systemd when asked and available, else cgroupfs. This daemon drives cgroupfs only.
+    cgroupDriver: 'cgroupfs',
+    log: logger.child({ component: 'exec' }),
+  });
   const kernel: Kernel = {
     name: 'linux',
     hostInfo: linuxHostInfo(),
     hostFs: nodeHostFs(),
     storage,
+    exec,
     supports: { areas: new Set(['system', 'images']) },
     async close() {
       await storage.cleanup();

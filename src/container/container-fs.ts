@@ -177,7 +177,8 @@ const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, namedPipe: 2 
 
 /** A stat's mode as Go's os.FileMode (what dockerd puts in the stat header). */
 export function goFileMode(st: Stats): number {
-  let mode = st.mode & 0o777;
+  // Linux gives every symlink 0777 (an in-memory fs may not).
+  let mode = st.isSymbolicLink() ? 0o777 : st.mode & 0o777;
   if (st.mode & 0o4000) mode += GO_MODE.setuid;
   if (st.mode & 0o2000) mode += GO_MODE.setgid;
   if (st.mode & 0o1000) mode += GO_MODE.sticky;

@@ -446,20 +446,38 @@ export class ContainerService {
 
   // ---- daemon life ---------------------------------------------------------------------------
 
-  /** After a daemon restart: containers that were running are marked exited; restart policies apply. */
+  /**
+   * After a daemon restart: containers whose processes outlived the daemon (a driver with a
+   * monitor) are followed again; the others that were running are marked exited (255). Restart
+   * policies then apply.
+   */
   async restore(): Promise<void> {
+    const survivors = new Map((await this.d.exec.restore?.()) ?.map((r) => [r.id, r]) ?? []);
     for (const rec of await this.d.store.load()) {
       if (rec.State.Status === 'removing') {
         await this.removeNow(rec, {}).catch(() => undefined);
         continue;
       }
+      const survivor = survivors.get(rec.ID);
+      if (survivor) {
+        await this.d.storage.get(rec.RWLayer).catch((e: unknown) => this.d.log.warn({ err: e, id: rec.ID }, 'could not re-mount a restored container'));
+        const runtime = new ContainerRuntime(survivor.process, this.d.openLog(rec), rec.Config.Tty);
+        this.runtimes.set(rec.ID, runtime);
+        if (survivor.running) {
+          rec.State = { ...rec.State, Status: rec.State.Paused ? 'paused' : 'running', Running: true, Restarting: false, Pid: survivor.process.pid };
+          await this.d.store.save(rec);
+        }
+        void runtime.done.then((status) => this.onExit(rec.ID, runtime, status));
+        continue;
+      }
       const wasRunning = rec.State.Running || rec.State.Restarting;
       if (wasRunning) {
-        rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: rec.State.ExitCode || 255, FinishedAt: rec.State.FinishedAt === '0001-01-01T00:00:00Z' ? now() : rec.State.FinishedAt };
+        rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: 255, FinishedAt: now() };
         await this.d.store.save(rec);
       }
       const p = rec.HostConfig.RestartPolicy.Name;
-      if ((p === 'always' || (p === 'unless-stopped' && !rec.HasBeenManuallyStopped) || (p === 'on-failure' && wasRunning)) && !rec.HasBeenManuallyStopped) {
+      const restart = !rec.HasBeenManuallyStopped && (p === 'always' || p === 'unless-stopped' || (p === 'on-failure' && wasRunning));
+      if (restart) {
         await this.locked(rec.ID, () => this.startProcess(rec)).catch((e: unknown) => this.d.log.warn({ err: e, id: rec.ID }, 'could not restart container after daemon start'));
       } else if (rec.HostConfig.AutoRemove && wasRunning) {
         await this.locked(rec.ID, () => this.removeNow(rec, {})).catch(() => undefined);
@@ -467,10 +485,18 @@ export class ContainerService {
     }
   }
 
-  /** Daemon shutdown: stop running containers (they are restarted at next start per policy). */
+  /**
+   * Daemon shutdown. With a driver whose containers outlive the daemon (a monitor), they keep
+   * running and are found again at the next start; otherwise they are stopped (and restarted
+   * at the next start per their restart policy).
+   */
   async shutdown(timeoutSec = 10): Promise<void> {
     this.shuttingDown = true;
     for (const t of this.restartTimers.values()) clearTimeout(t);
+    if (this.d.exec.restore) {
+      await this.d.exec.close?.();
+      return;
+    }
     await Promise.all(
       [...this.runtimes.keys()].map(async (id) => {
         const rec = this.d.store.find(id);

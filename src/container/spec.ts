@@ -61,10 +61,14 @@ export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: Daemo
       uts: h.UTSMode === 'host' ? 'host' : 'private',
     },
     mounts: [],
-    capabilities: [],
+    // Adjustments to Docker's default set: NAME adds, -NAME drops (the driver applies them).
+    capabilities: [...(h.CapAdd ?? []), ...(h.CapDrop ?? []).map((c) => `-${c}`)],
     privileged: h.Privileged,
     readonlyRootfs: h.ReadonlyRootfs,
     stopSignal: c.StopSignal ?? 'SIGTERM',
     stateDir,
+    noNewPrivileges: (h.SecurityOpt as string[] | null | undefined)?.some((o) => /^no-new-privileges(:true|=true)?$/.test(o)) ?? false,
+    oomScoreAdj: (h.OomScoreAdj as number | undefined) || undefined,
+    shmSize: h.ShmSize || undefined,
   };
 }

@@ -69,7 +69,7 @@ class TreeWriter {
     const meta = await readMeta(this.fs, path, st);
     const header: HeaderArg = { name, mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, pax: paxRecords(meta) };
     if (st.isDirectory()) return this.add({ ...header, name: name.endsWith('/') ? name : `${name}/`, type: 'directory' });
-    if (st.isSymbolicLink()) return this.add({ ...header, type: 'symlink', linkname: await this.fs.readlink(path) });
+    if (st.isSymbolicLink()) return this.add({ ...header, mode: 0o777, type: 'symlink', linkname: await this.fs.readlink(path) });
     if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
       const type = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'character-device' : 'block-device';
       return this.add({ ...header, type, devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });

@@ -51,6 +51,11 @@ export interface ContainerSpec {
   stopSignal: string;
   /** The container's own directory under -g (logs, hostconfig); the driver may keep files there. */
   stateDir: string;
+  /** `--security-opt no-new-privileges`, `--oom-score-adj`, `--shm-size`, `--device`. */
+  noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+  shmSize?: number;
+  devices?: { pathOnHost: string; pathInContainer: string; type: 'c' | 'b'; major: number; minor: number; permissions: string }[];
 }
 
 export interface ExitStatus {
@@ -109,4 +114,12 @@ export interface ExecDriver {
   stats(id: string): Promise<StatsSample>;
   update(id: string, resources: ContainerResources): Promise<void>;
   delete(id: string): Promise<void>;
+  /**
+   * After a daemon restart: the containers whose processes outlived the daemon (running, or
+   * exited meanwhile: their `exited` resolves at once with the recorded status). Drivers whose
+   * processes die with the daemon (the emulator) do not offer it.
+   */
+  restore?(): Promise<{ id: string; running: boolean; process: ContainerProcess }[]>;
+  /** Daemon shutdown: stop following processes; containers keep running where the driver can. */
+  close?(): Promise<void>;
 }

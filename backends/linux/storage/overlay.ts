@@ -43,7 +43,6 @@ export class OverlayDriver extends LayerDriver {
 
   async open(): Promise<this> {
     await fsp.mkdir(join(this.home, LINK_DIR), { recursive: true, mode: 0o700 });
-    await this.unmountStale();
     for (const id of await fsp.readdir(this.home)) {
       if (!LAYER_ID_PATTERN.test(id) || id === LINK_DIR) continue;
       const parent = await fsp.readFile(join(this.home, id, 'parent'), 'utf8').catch(() => undefined);
@@ -110,6 +109,8 @@ export class OverlayDriver extends LayerDriver {
     const lower = (await fsp.readFile(join(this.home, id, 'lower'), 'utf8')).trim();
     const merged = join(this.home, id, 'merged');
     await fsp.mkdir(merged, { recursive: true, mode: 0o700 });
+    // Still mounted from before a daemon restart (its container kept running): use it.
+    if (await isMountPoint(merged)) return { fs: this.fs, root: merged };
     const opts = `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work${this.extraOpts}`;
     await command('mount', ['-t', 'overlay', 'overlay', '-o', opts, `${id}/merged`], this.home);
     return { fs: this.fs, root: merged };
@@ -121,13 +122,6 @@ export class OverlayDriver extends LayerDriver {
     await fsp.rmdir(merged).catch(() => undefined);
   }
 
-  /** Mounts left by a daemon that died: nothing can be using them now. */
-  private async unmountStale(): Promise<void> {
-    const prefix = `${this.home}/`;
-    for (const point of await mountPoints()) {
-      if (point.startsWith(prefix) && point.endsWith('/merged')) await command('umount', [point]);
-    }
-  }
 }
 
 function shortId(): string {

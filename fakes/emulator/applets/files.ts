@@ -1,12 +1,14 @@
 import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Applet, AppletContext } from '../context';
-import { absPath, errnoCode, errnoText, lstatOrNull, statOrNull } from '../fs-util';
+import { absPath, errnoCode, errnoText, followLinks, lstatOrNull, statOrNull } from '../fs-util';
 import { groupName, readGroups, readPasswd, userName } from '../users';
 import { getopt, usageError } from './args';
 
 /** `drwxr-xr-x` for a stat mode. */
 export function modeString(st: Stats): string {
+  // Linux symlinks always show full permissions, whatever the filesystem stored
+  if (st.isSymbolicLink()) return 'lrwxrwxrwx';
   const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : st.isFIFO() ? 'p' : st.isSocket() ? 's' : '-';
   const m = st.mode;
   const bit = (mask: number, c: string): string => (m & mask ? c : '-');
@@ -43,8 +45,10 @@ export const ls: Applet = async (ctx) => {
     if (!long) return `${name}${suffix}`;
     const owner = opts.has('n') ? String(st.uid) : userName(passwd, st.uid);
     const group = opts.has('n') ? String(st.gid) : groupName(groups, st.gid);
-    let line = `${modeString(st)} ${String(st.nlink).padStart(4)} ${owner.padEnd(8)} ${group.padEnd(8)} ${String(st.size).padStart(9)} ${lsTime(st.mtime, now)} ${name}`;
-    if (st.isSymbolicLink()) line += ` -> ${await ctx.fs.readlink(path).catch(() => '?')}`;
+    const target = st.isSymbolicLink() ? await ctx.fs.readlink(path).catch(() => '?') : undefined;
+    const size = target !== undefined ? Buffer.byteLength(target) : st.size;
+    let line = `${modeString(st)} ${String(st.nlink).padStart(4)} ${owner.padEnd(8)} ${group.padEnd(8)} ${String(size).padStart(9)} ${lsTime(st.mtime, now)} ${name}`;
+    if (target !== undefined) line += ` -> ${target}`;
     return line + suffix;
   };
   const listDir = async (dir: string, label: string | null): Promise<void> => {
@@ -282,7 +286,7 @@ export const touch: Applet = async (ctx) => {
         if (!parent?.isDirectory()) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
         await ctx.fs.writeFileAtomic(path, '', 0o644);
       }
-      await ctx.fs.lutimes(path, when, when);
+      await ctx.fs.lutimes(opts.has('h') ? path : await followLinks(ctx.fs, path), when, when);
     } catch (err) {
       status = await ctx.fsError(f, err);
     }

@@ -1,4 +1,4 @@
-import type { AppletContext, Reader } from '../context';
+import type { AppletContext } from '../context';
 import { absPath, errnoText, openRead } from '../fs-util';
 import { Input } from '../io';
 
@@ -47,4 +47,3 @@ export async function readText(input: { read(): Promise<Buffer | null> }): Promi
   return Buffer.concat(parts).toString();
 }
 
-export type { Reader };

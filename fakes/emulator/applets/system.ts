@@ -175,12 +175,13 @@ export const kill: Applet = async (ctx) => {
       return 0;
     }
     for (const r of rest) {
-      const n = signalNumber(r);
+      // a number (an exit status above 128 counts as 128+n) gives the name, a name the number
+      const n = /^\d+$/.test(r) ? signalNumber(Number(r) > 128 ? Number(r) - 128 : Number(r)) : signalNumber(r);
       if (n === undefined) {
         await ctx.error(`bad signal name '${r}'`);
         return 1;
       }
-      await ctx.stdout.write(`${/^\d+$/.test(r) ? signalName(n > 128 ? n - 128 : n) : n}\n`);
+      await ctx.stdout.write(`${/^\d+$/.test(r) ? signalName(n) : n}\n`);
     }
     return 0;
   }

@@ -71,7 +71,11 @@ export const wc: Applet = async (ctx) => {
 
 /** `-N` as `-n N` (head -5, tail -5). */
 function legacyCount(args: string[]): string[] {
-  return args.map((a) => (/^-\d+$/.test(a) ? `-n${a.slice(1)}` : /^\+\d+$/.test(a) ? `-n${a}` : a));
+  return args.map((a, i) => {
+    const prev = args[i - 1];
+    if (prev === '-n' || prev === '-c') return a;
+    return /^-\d+$/.test(a) ? `-n${a.slice(1)}` : /^\+\d+$/.test(a) ? `-n${a}` : a;
+  });
 }
 
 export const head: Applet = async (ctx) => {

@@ -1,0 +1,185 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import type { PassThrough } from 'node:stream';
+
+/** Where a reader of a conmon log stopped: the file's inode and the byte offset in it. */
+export interface LogPosition {
+  ino: number;
+  offset: number;
+}
+
+/**
+ * Follows a log file that conmon writes in the CRI "k8s-file" format and turns it back into the
+ * process's byte streams. Each line is `<RFC3339Nano time> <stdout|stderr> <P|F> <content>`:
+ * `F` ends a line of the process's output (a newline follows), `P` is a partial line (no newline).
+ *
+ * conmon replaces the file when it reaches `--log-size-max` (write `<path>.tmp`, rename over):
+ * at end of file the tailer checks the path's inode and moves on to the new file. The position
+ * can be saved (`positionFile`) so that a new daemon resumes where the old one stopped.
+ */
+export class K8sLogTailer {
+  private fh: FileHandle | undefined;
+  private ino = -1;
+  private offset = 0;
+  private partial = '';
+  private watcher: FSWatcher | undefined;
+  private reading: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly sinks: { stdout: PassThrough; stderr: PassThrough | null },
+    private readonly positionFile?: string,
+    start?: LogPosition,
+  ) {
+    if (start) {
+      this.ino = start.ino;
+      this.offset = start.offset;
+    }
+  }
+
+  /** Start following: read what is there and every change after. */
+  async start(): Promise<void> {
+    this.watcher = watch(this.path, () => this.kick());
+    this.watcher.on('error', () => undefined);
+    this.watcher.unref();
+    await this.pump();
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    void this.pump().catch(() => undefined);
+  }
+
+  /** Read to the current end of the log (across a rotation). Concurrent calls coalesce. */
+  pump(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      do {
+        this.again = false;
+        await this.readAvailable();
+      } while (this.again && !this.closed);
+    })().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async readAvailable(): Promise<void> {
+    for (;;) {
+      if (!this.fh) {
+        let st;
+        try {
+          st = await stat(this.path);
+        } catch {
+          return; // not created yet
+        }
+        this.fh = await open(this.path, 'r');
+        if (st.ino !== this.ino) {
+          this.ino = st.ino;
+          this.offset = 0;
+        }
+      }
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      const { bytesRead } = await this.fh.read(buf, 0, buf.length, this.offset);
+      if (bytesRead > 0) {
+        this.offset += bytesRead;
+        await this.emit(buf.subarray(0, bytesRead).toString('utf8'));
+        this.scheduleSave();
+        continue;
+      }
+      // At the end: has conmon rotated the file?
+      const cur = await stat(this.path).catch(() => undefined);
+      if (cur && cur.ino !== this.ino) {
+        await this.fh.close();
+        this.fh = undefined;
+        continue;
+      }
+      return;
+    }
+  }
+
+  private async emit(text: string): Promise<void> {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    let waitOut = false;
+    let waitErr = false;
+    for (const line of lines) {
+      // time stream tag content
+      const a = line.indexOf(' ');
+      const b = line.indexOf(' ', a + 1);
+      const c = line.indexOf(' ', b + 1);
+      if (a < 0 || b < 0) continue;
+      const stream = line.slice(a + 1, b);
+      const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
+      const content = c < 0 ? '' : line.slice(c + 1);
+      const data = Buffer.from(tag === 'P' ? content : `${content}\n`, 'utf8');
+      const sink = stream === 'stderr' ? (this.sinks.stderr ?? this.sinks.stdout) : this.sinks.stdout;
+      if (!sink.write(data)) {
+        if (sink === this.sinks.stdout) waitOut = true;
+        else waitErr = true;
+      }
+    }
+    // Back-pressure: a slow reader slows the tail, never the container (conmon keeps writing the file).
+    if (waitOut) await drained(this.sinks.stdout);
+    if (waitErr && this.sinks.stderr) await drained(this.sinks.stderr);
+  }
+
+  private scheduleSave(): void {
+    if (!this.positionFile || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.savePosition();
+    }, 250);
+    this.saveTimer.unref();
+  }
+
+  async savePosition(): Promise<void> {
+    if (!this.positionFile) return;
+    // Save only whole lines: a resumed reader must start at a line boundary.
+    const pos: LogPosition = { ino: this.ino, offset: this.offset - Buffer.byteLength(this.partial) };
+    await writeFile(this.positionFile, JSON.stringify(pos)).catch(() => undefined);
+  }
+
+  /** Read everything left, end both streams and stop following. */
+  async finish(): Promise<void> {
+    await this.pump();
+    this.closed = true;
+    this.watcher?.close();
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    await this.savePosition();
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    this.sinks.stdout.end();
+    this.sinks.stderr?.end();
+  }
+
+  /** Stop following without ending the streams (the driver is going away; the log stays). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    await this.reading?.catch(() => undefined);
+    await this.savePosition();
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+  }
+}
+
+function drained(s: PassThrough): Promise<void> {
+  if (!s.writableNeedDrain || s.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.once('drain', done);
+    s.once('close', done);
+  });
+}

@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, DockerError, ForbiddenError, InvalidParameterError, NotFoundError, SystemError } from '../../../src/errors';
+import type { CgroupLayout } from './cgroups';
+import type { OciResources } from './oci-spec';
+
+export type RuntimeName = 'runc' | 'crun';
+
+export interface RuntimeState {
+  id: string;
+  pid: number;
+  status: 'created' | 'running' | 'paused' | 'stopped' | string;
+  bundle: string;
+}
+
+/**
+ * One OCI runtime binary (runc or crun) with its own state root under the exec root, so its
+ * `list` shows only this daemon's containers. On a hybrid cgroup host crun refuses to run while
+ * the cgroup2 mount holds controllers ("cgroups in hybrid mode not supported, drop all
+ * controllers from cgroupv2"): every crun call then goes through a small wrapper script that
+ * unmounts the cgroup2 mount in a private mount namespace (`unshare -m`) and execs crun, so crun
+ * sees a pure v1 host. The container's own namespaces are created by crun as usual.
+ */
+export class OciRuntime {
+  private constructor(
+    readonly name: RuntimeName,
+    /** What to exec (crun's wrapper on hybrid hosts) — also given to conmon as `-r`. */
+    readonly path: string,
+    readonly root: string,
+  ) {}
+
+  static async create(name: RuntimeName, execRoot: string, layout: CgroupLayout): Promise<OciRuntime> {
+    const root = join(execRoot, `runtime-${name}`);
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    const binary = await findBinary(name);
+    let path = binary;
+    if (name === 'crun' && layout.mode === 'hybrid' && layout.unified) {
+      path = join(execRoot, 'crun-v1');
+      const script = `#!/bin/sh\n# crun on a hybrid cgroup host: hide the cgroup2 mount (see backends/linux/exec/runtime.ts)\nexec unshare -m /bin/sh -c 'umount -l "$0" && exec "$@"' '${layout.unified}' '${binary}' "$@"\n`;
+      await writeFile(path, script, { mode: 0o755 });
+      await chmod(path, 0o755);
+    }
+    return new OciRuntime(name, path, root);
+  }
+
+  /** The global arguments conmon passes before the runtime command. */
+  get globalArgs(): string[] {
+    return ['--root', this.root];
+  }
+
+  run(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = execFile(this.path, [...this.globalArgs, ...args], { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (err) reject(runtimeError(`${this.name} ${args[0]}`, String(stderr) || err.message));
+        else resolve({ stdout: String(stdout), stderr: String(stderr) });
+      });
+      if (opts.input !== undefined) child.stdin?.end(opts.input);
+    });
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    try {
+      return JSON.parse((await this.run(['state', id])).stdout) as RuntimeState;
+    } catch (e) {
+      if (e instanceof NotFoundError || e instanceof ConflictError) return undefined;
+      throw e;
+    }
+  }
+
+  async list(): Promise<RuntimeState[]> {
+    const out = (await this.run(['list', '--format', 'json'])).stdout.trim();
+    return out && out !== 'null' ? (JSON.parse(out) as RuntimeState[]) : [];
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    await this.run(['kill', id, signal]);
+  }
+
+  /** Signal every process of the container (used by a forced delete of a running container). */
+  async killAll(id: string, signal: string): Promise<void> {
+    await this.run(['kill', '--all', id, signal]).catch(() => undefined);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  /** Delete the container's runtime state and cgroup; a missing container is not an error. */
+  async delete(id: string): Promise<void> {
+    try {
+      await this.run(['delete', '--force', id]);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
+
+  async update(id: string, resources: OciResources, bundle: string): Promise<void> {
+    const file = join(bundle, 'update.json');
+    await writeFile(file, JSON.stringify(resources));
+    await this.run(['update', '--resources', file, id]);
+  }
+
+  /** Host pids of the container's processes. */
+  async ps(id: string): Promise<number[]> {
+    const out = (await this.run(['ps', '--format', 'json', id])).stdout.trim();
+    return out && out !== 'null' ? (JSON.parse(out) as number[]) : [];
+  }
+}
+
+async function findBinary(name: string): Promise<string> {
+  const { which } = await import('../host-info');
+  const p = await which(name);
+  if (!p) throw new SystemError(`the OCI runtime ${name} is not installed`);
+  return p;
+}
+
+/** The `msg` of runc/crun error output (JSON log lines or logrus text), else the text itself. */
+export function runtimeMessage(output: string): string {
+  const msgs: string[] = [];
+  for (const line of output.split('\n')) {
+    const t = line.trim();
+    if (!t) continue;
+    try {
+      const j = JSON.parse(t) as { msg?: string; level?: string };
+      if (j.msg && (j.level === undefined || j.level === 'error' || j.level === 'fatal')) msgs.push(j.msg);
+      continue;
+    } catch {
+      /* not JSON */
+    }
+    const m = /msg="((?:[^"\\]|\\.)*)"/.exec(t);
+    msgs.push(m ? m[1]!.replace(/\\(.)/g, '$1') : t);
+  }
+  return msgs.join('; ') || output.trim();
+}
+
+/**
+ * Map a runtime failure to the error catalogue: a missing command is NotFound and a
+ * non-executable one Forbidden, with Docker's `exec: "x": ...` wording (the engine turns them
+ * into exit codes 127 and 126); an unknown or stopped container is NotFound / Conflict.
+ */
+export function runtimeError(what: string, output: string): DockerError {
+  const msg = runtimeMessage(output);
+  const execMsg = /exec: "[^"]*": [^;]*/.exec(msg)?.[0];
+  if (/executable file not found|no such file or directory/i.test(msg) && /exec|executable/i.test(msg)) {
+    return new NotFoundError(execMsg ?? crunExecMessage(msg, 'executable file not found in $PATH'));
+  }
+  if (/permission denied/i.test(msg) && /exec/i.test(msg)) return new ForbiddenError(execMsg ?? crunExecMessage(msg, 'permission denied'));
+  if (/does not exist|not found|no such container/i.test(msg)) return new NotFoundError(`${what}: ${msg}`);
+  if (/not running|container not running|is not paused|is paused|stopped/i.test(msg)) return new ConflictError(`${what}: ${msg}`);
+  if (/invalid|unknown/i.test(msg)) return new InvalidParameterError(`${what}: ${msg}`);
+  return new SystemError(`${what}: ${msg}`);
+}
+
+/** crun words it "executable file `x` not found in $PATH": rebuild Docker's message. */
+function crunExecMessage(msg: string, reason: string): string {
+  const name = /`([^`]+)`/.exec(msg)?.[1] ?? /exec(?:ve)?\s+`?([^`:\s]+)/.exec(msg)?.[1] ?? '?';
+  return `exec: "${name}": ${reason}`;
+}
