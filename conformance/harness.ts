@@ -14,6 +14,8 @@ import { imageCases } from './cases/images';
 import { imagesRegistryCases } from './cases/images-registry';
 import { volumeCases } from './cases/volumes';
 import { containerFsCases } from './cases/container-fs';
+import { containerStatsCases } from './cases/container-stats';
+import { containerCases } from './cases/containers';
 
 /** What a case gets: a running daemon on a temp unix socket, and a client for it. */
 export interface DaemonUnderTest {
@@ -27,6 +29,12 @@ export interface DaemonUnderTest {
   config: DaemonConfig;
   /** Start another daemon of the same backend with extra flags (stopped after the file). */
   extra(args: string[], opts?: TestDaemonOptions): Promise<DaemonUnderTest>;
+  /**
+   * Stop this daemon as an operator would (containers with a monitor keep running) and start a
+   * new one with the same flags on the same graph root, exec root and socket; `daemon` is then
+   * the new one. For restart-policy and restore cases, on a daemon made with `extra()`.
+   */
+  restart(): Promise<void>;
 }
 
 export interface SuiteContext {
@@ -46,6 +54,8 @@ export const AREAS: Record<string, CaseGroup> = {
   volumes: volumeCases,
   'images-archive': imagesArchiveCases,
   'container-fs': containerFsCases,
+  'container-stats': containerStatsCases,
+  containers: containerCases,
 };
 
 export interface SuiteOptions {
@@ -76,7 +86,8 @@ export async function startTestDaemon(backend: string, factory: KernelFactory, a
     ['--backend', backend, '-g', join(root, 'graph'), '--exec-root', join(root, 'exec'), '-p', join(root, 'docker.pid'), '-H', `unix://${socket}`, ...args],
     {},
   );
-  const daemon = await startDaemon({ config, kernelFactory: factory, log: quietLog(), pidfile: true, certsDir: opts.certsDir ?? join(root, 'certs.d') });
+  const boot = () => startDaemon({ config, kernelFactory: factory, log: quietLog(), pidfile: true, certsDir: opts.certsDir ?? join(root, 'certs.d') });
+  const daemon = await boot();
   const host = `unix://${socket}`;
   const extras: { stop(): Promise<void> }[] = [];
   const dut = {
@@ -92,9 +103,13 @@ export async function startTestDaemon(backend: string, factory: KernelFactory, a
       extras.push(d);
       return d;
     },
+    async restart() {
+      await dut.daemon.stop(2000);
+      dut.daemon = await boot();
+    },
     async stop() {
       for (const e of extras) await e.stop();
-      await daemon.stop(2000);
+      await dut.daemon.stop(2000);
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { ConflictError, ForbiddenError, NotFoundError } from '../src/errors';
 import type { ContainerProcess, ContainerResources, ContainerSpec, ExecDriver, ExitStatus, ProcessSpec, StatsSample } from '../src/kernel';
 import { chrootFs } from '../src/kernel/chroot-fs';
-import { createEmulator, StartError, type Emulator, type SpawnedProcess } from './emulator';
+import { createEmulator, StartError, type Clock, type Emulator, type SpawnedProcess } from './emulator';
 
 interface Running {
   emulator: Emulator;
@@ -12,6 +12,8 @@ interface Running {
   started: number;
   /** Host-visible pid for each emulated pid (for inspect's State.Pid and exec inspect). */
   paused: boolean;
+  /** Only a private network namespace has an eth0 to report in stats. */
+  hasEth0: boolean;
 }
 
 let nextHostPid = 20_000;
@@ -30,9 +32,10 @@ function exitStatus(r: { code: number; signal?: string }): ExitStatus {
  * The emulated execdriver: each container is an emulator (a pid namespace of emulated
  * processes running busybox-like applets) over the container's filesystem from the storage
  * driver. Docker's managed files (/etc/hostname, /etc/hosts, /etc/resolv.conf) are written into
- * the root before the first process starts.
+ * the root before the first process starts. Every container's processes read `opts.clock`
+ * (real time by default).
  */
-export function createFakeExecDriver(): ExecDriver {
+export function createFakeExecDriver(opts: { clock?: Clock } = {}): ExecDriver {
   const containers = new Map<string, Running>();
   const get = (id: string) => {
     const c = containers.get(id);
@@ -55,7 +58,7 @@ export function createFakeExecDriver(): ExecDriver {
       await fs.writeFileAtomic('/etc/hostname', spec.etc.hostname, 0o644);
       await fs.writeFileAtomic('/etc/hosts', spec.etc.hosts, 0o644);
       await fs.writeFileAtomic('/etc/resolv.conf', spec.etc.resolvConf, 0o644);
-      const emulator = createEmulator({ fs, hostname: spec.hostname });
+      const emulator = createEmulator({ fs, hostname: spec.hostname, clock: opts.clock });
       const stdin = spec.process.openStdin ? new PassThrough() : null;
       let init: SpawnedProcess;
       try {
@@ -64,7 +67,7 @@ export function createFakeExecDriver(): ExecDriver {
         throw toDockerError(e);
       }
       const hostPid = nextHostPid++;
-      containers.set(spec.id, { emulator, init, hostPid, resources: spec.resources, started: Date.now(), paused: false });
+      containers.set(spec.id, { emulator, init, hostPid, resources: spec.resources, started: Date.now(), paused: false, hasEth0: spec.namespaces.network === 'private' });
       void init.exit.then(() => {
         // Like a pid namespace: when PID 1 ends, every other process is killed.
         for (const p of emulator.table.list()) if (p.pid !== 1) emulator.table.kill(p.pid, 'SIGKILL');
@@ -81,11 +84,18 @@ export function createFakeExecDriver(): ExecDriver {
         throw toDockerError(e);
       }
       if (c.paused) p.signal('SIGSTOP');
-      return toProcess(p, nextHostPid++, ps.tty, stdin);
+      // Host pids as `top` shows them: the container's first pid plus the emulated pid.
+      return toProcess(p, c.hostPid + p.pid - 1, ps.tty, stdin);
     },
     async signal(id: string, signal: string, pid?: number) {
       const c = get(id);
-      if (pid !== undefined) c.emulator.table.kill(pid, signal);
+      if (pid !== undefined) {
+        try {
+          c.emulator.table.kill(pid - c.hostPid + 1, signal);
+        } catch {
+          throw new NotFoundError(`no such process ${pid} in container ${id}`);
+        }
+      }
       else c.init.signal(signal);
     },
     async pause(id: string) {
@@ -129,7 +139,7 @@ export function createFakeExecDriver(): ExecDriver {
         memoryStats: { cache: 0, rss: usage, active_anon: usage, inactive_file: 0 },
         pids: n,
         blkio: [],
-        networks: { eth0: { rx_bytes: 0, rx_packets: 0, rx_errors: 0, rx_dropped: 0, tx_bytes: 0, tx_packets: 0, tx_errors: 0, tx_dropped: 0 } },
+        networks: c.hasEth0 ? { eth0: { rx_bytes: 0, rx_packets: 0, rx_errors: 0, rx_dropped: 0, tx_bytes: 0, tx_packets: 0, tx_errors: 0, tx_dropped: 0 } } : {},
       };
     },
     async update(id: string, r: ContainerResources) {

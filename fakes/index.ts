@@ -7,6 +7,7 @@ import { fakeHostInfo } from './host-info';
 import type { EmulatedRegistry } from './registry';
 import { createMemfsDriver } from './storage/memfs-driver';
 import { createFakeExecDriver } from './exec-driver';
+import { SwitchableClock } from './clock-control';
 
 /**
  * The in-memory kernel: an emulated host. The daemon's own state (-g) stays on disk so a
@@ -19,13 +20,16 @@ export const createFakeKernel: KernelFactory = async ({ config, logger }) => {
   let hub: Promise<EmulatedRegistry> | undefined;
   const getHub = () => (hub ??= import('./registry').then((m) => m.createEmulatedRegistry({ builtin: true, auth: { anonymousPull: true } })));
   const storage = await createMemfsDriver(join(config.graph, 'memfs'), logger.child({ driver: 'memfs' }));
+  // One clock for every container, switchable to virtual time through the emulator control API.
+  const clock = new SwitchableClock();
   const kernel: Kernel = {
     name: 'fake',
     hostInfo: fakeHostInfo(config),
     hostFs: nodeHostFs(),
     storage,
-    exec: createFakeExecDriver(),
+    exec: createFakeExecDriver({ clock }),
     registryTransport: hubTransport(getHub, nodeTransport()),
+    emulator: { clock },
     supports: { areas: new Set(['system', 'images']) },
     async close() {
       await storage.cleanup();

@@ -5,6 +5,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { formatHost, type HostAddress } from '../config/hosts';
+import { installUpgradeRouting } from './hijack';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -81,7 +82,10 @@ type TlsOptions = Awaited<ReturnType<typeof loadTls>>;
 
 /** An HTTP server, or an HTTPS one when `tls` is given. */
 function createServer(handler: RequestHandler, tls: TlsOptions | undefined): Server {
-  return tls ? (createHttpsServer(tls, handler) as unknown as Server) : createHttpServer(handler);
+  const server = tls ? (createHttpsServer(tls, handler) as unknown as Server) : createHttpServer(handler);
+  // Attach and exec upgrade the connection: route those requests through the same handler.
+  installUpgradeRouting(server, handler);
+  return server;
 }
 
 function listen(server: Server, arg: number | string | { fd: number } | { host: string; port: number }): Promise<void> {

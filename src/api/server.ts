@@ -9,8 +9,13 @@ import { registerImageRoutes, type ImagesBackend } from './routes/images';
 import { registerContainerRoutes, type ContainersBackend } from './routes/containers';
 import { registerContainerFsRoutes, type ContainerFsBackend } from './routes/container-fs';
 import { registerEventRoutes } from './routes/events';
+import { registerAttachRoutes, type AttachBackend } from './routes/attach';
+import { registerExecRoutes, type ExecBackend } from './routes/exec';
 import type { EventBus } from '../events/events';
 import { registerVolumeRoutes, type VolumesBackend } from './routes/volumes';
+import { registerContainerStatsRoutes, type ContainerStatsBackend } from './routes/container-stats';
+import { registerDiskUsageRoutes, type DiskUsageBackend } from './routes/system-df';
+import { registerEmulatorControl, type EmulatorControlOptions } from './faults';
 import { API_VERSION, DAEMON_VERSION } from '../version';
 
 declare module 'fastify' {
@@ -26,7 +31,13 @@ export interface ApiBackends {
   volumes?: VolumesBackend;
   containers?: ContainersBackend;
   containerFs?: ContainerFsBackend;
+  attach?: AttachBackend;
+  exec?: ExecBackend;
   events?: EventBus;
+  containerStats?: ContainerStatsBackend;
+  diskUsage?: DiskUsageBackend;
+  /** Emulated kernels only: fault injection and the clock under /_emulator (see faults.ts). */
+  emulator?: EmulatorControlOptions;
 }
 
 export interface ApiOptions {
@@ -139,11 +150,16 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return reply.code(404).type('application/json').send({ message: 'page not found' });
   });
 
+  if (opts.backends.emulator) registerEmulatorControl(app, opts.engine, opts.backends.emulator);
   registerSystemRoutes(app, opts.engine, opts.backends.system);
+  if (opts.backends.diskUsage) registerDiskUsageRoutes(app, opts.engine, opts.backends.diskUsage);
   if (opts.backends.images) registerImageRoutes(app, opts.engine, opts.backends.images);
   if (opts.backends.events) registerEventRoutes(app, opts.backends.events);
   if (opts.backends.containers) registerContainerRoutes(app, opts.engine, opts.backends.containers);
+  if (opts.backends.containerStats) registerContainerStatsRoutes(app, opts.engine, opts.backends.containerStats);
   if (opts.backends.containerFs) registerContainerFsRoutes(app, opts.engine, opts.backends.containerFs);
+  if (opts.backends.attach) registerAttachRoutes(app, opts.backends.attach);
+  if (opts.backends.exec) registerExecRoutes(app, opts.backends.exec);
   if (opts.backends.volumes) registerVolumeRoutes(app, opts.engine, opts.backends.volumes);
   return app;
 }

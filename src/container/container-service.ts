@@ -12,8 +12,11 @@ import { rfc3339Nano } from '../system/system-service';
 import { newState, type ContainerRecord, type Status } from './container';
 import { ContainerStore } from './container-store';
 import { parseCreateBody } from './create-config';
+import { HealthMonitors, mergeHealthConfig } from './health';
 import { checkName, generateName } from './names';
-import { ContainerRuntime, type Attachment, type LogSink } from './runtime';
+import { ContainerRuntime } from './runtime';
+import { Broadcaster } from '../streams/broadcaster';
+import type { LogDriver } from '../logs';
 import { buildSpec } from './spec';
 import { signalNumber } from './signals';
 
@@ -26,7 +29,7 @@ export interface ContainerServiceDeps {
   events: EventBus;
   log: Logger;
   /** Opens the log driver for a container (json-file by default). */
-  openLog(rec: ContainerRecord): LogSink;
+  openLog(rec: ContainerRecord): LogDriver;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -45,12 +48,28 @@ const now = () => rfc3339Nano(new Date());
  */
 export class ContainerService {
   private readonly runtimes = new Map<string, ContainerRuntime>();
+  /** Output fan-out of each container's current (or next) run; attach can subscribe before start. */
+  private readonly outputs = new Map<string, Broadcaster>();
+  private readonly startWaiters = new Map<string, ((r: ContainerRuntime | undefined) => void)[]>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private shuttingDown = false;
+  /** Told when a container is removed (exec instances are forgotten). */
+  onRemoved?: (id: string) => void;
 
-  constructor(private readonly d: ContainerServiceDeps) {}
+  /** Health-check monitors of the running containers. */
+  private readonly health: HealthMonitors;
+
+  constructor(private readonly d: ContainerServiceDeps) {
+    this.health = new HealthMonitors({
+      exec: d.exec,
+      find: (id) => d.store.find(id),
+      event: (rec, action, extra) => this.event(rec, action, extra),
+      checkpoint: (rec) => this.locked(rec.ID, async () => (d.store.find(rec.ID) === rec ? d.store.save(rec) : undefined)),
+      log: d.log,
+    });
+  }
 
   get store(): ContainerStore {
     return this.d.store;
@@ -94,7 +113,7 @@ export class ContainerService {
       cname = checkName(name);
       const taken = this.d.store.nameTaken(cname);
       if (taken) {
-        throw new ConflictError(`Conflict. The container name "/${cname}" is already in use by container "${taken.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
+        throw new ConflictError(nameInUse(cname, taken.ID));
       }
     } else cname = generateName((n) => Boolean(this.d.store.nameTaken(n)));
     const image = this.d.images.tryResolve(config.Image);
@@ -136,7 +155,7 @@ export class ContainerService {
       Volumes: config.Volumes ?? ic.Volumes ?? null,
       ExposedPorts: config.ExposedPorts ?? ic.ExposedPorts ?? undefined,
       StopSignal: config.StopSignal ?? ic.StopSignal,
-      Healthcheck: config.Healthcheck ?? ic.Healthcheck,
+      Healthcheck: mergeHealthConfig(config.Healthcheck, ic.Healthcheck),
       Hostname: config.Hostname || id.slice(0, 12),
     };
     if (merged.ExposedPorts === undefined) delete merged.ExposedPorts;
@@ -189,10 +208,12 @@ export class ContainerService {
     try {
       const spec = buildSpec(rec, rootfs, this.d.config, this.d.store.dir(rec.ID));
       const proc = await this.d.exec.start(spec);
-      runtime = new ContainerRuntime(proc, this.d.openLog(rec), rec.Config.Tty);
+      runtime = new ContainerRuntime(proc, this.d.openLog(rec), this.output(rec.ID));
       this.runtimes.set(rec.ID, runtime);
+      this.notifyStarted(rec.ID, runtime);
       rec.State = { ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: proc.pid, ExitCode: 0, Error: '', StartedAt: now() };
       rec.HasBeenStartedBefore = true;
+      this.health.start(rec);
       await this.d.store.save(rec);
     } catch (e) {
       await this.d.storage.put(rec.RWLayer).catch(() => undefined);
@@ -213,10 +234,11 @@ export class ContainerService {
       const rec = this.d.store.find(id);
       if (!rec || this.runtimes.get(id) !== runtime) return;
       this.runtimes.delete(id);
+      if (this.outputs.get(id) === runtime.output) this.outputs.delete(id);
       await this.d.exec.delete(id).catch(() => undefined);
       await this.d.storage.put(rec.RWLayer).catch(() => undefined);
       rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: now() };
-      if (rec.State.Health) rec.State.Health = { ...rec.State.Health, Status: 'unhealthy' };
+      this.health.stop(rec);
       if (status.oomKilled) this.event(rec, 'oom');
       this.event(rec, 'die', { exitCode: String(status.exitCode) });
       const restart = !this.shuttingDown && this.shouldRestart(rec, status);
@@ -309,7 +331,7 @@ export class ContainerService {
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     const rec = this.d.store.get(ref);
     if (signalNumber(signal) === 0) throw new InvalidParameterError(`Invalid signal: ${signal}`);
-    if (!rec.State.Running) throw new ConflictError(`Container ${rec.ID} is not running`);
+    if (!rec.State.Running) throw new ConflictError(`Cannot kill container: ${ref}: Container ${rec.ID} is not running`);
     const n = signalNumber(signal);
     // Killing with SIGKILL or the stop signal is a user stop (restart policies stand down).
     if (n === 9 || n === signalNumber(rec.Config.StopSignal ?? 'SIGTERM')) {
@@ -340,6 +362,7 @@ export class ContainerService {
       if (rec.State.Paused) throw new ConflictError(`Container ${rec.ID} is already paused`);
       await this.d.exec.pause(rec.ID);
       rec.State = { ...rec.State, Paused: true, Status: 'paused' };
+      this.health.pause(rec);
       await this.d.store.save(rec);
       this.event(rec, 'pause');
     });
@@ -351,6 +374,7 @@ export class ContainerService {
       if (!rec.State.Paused) throw new ConflictError(`Container ${rec.ID} is not paused`);
       await this.d.exec.resume(rec.ID);
       rec.State = { ...rec.State, Paused: false, Status: 'running' };
+      this.health.resume(rec);
       await this.d.store.save(rec);
       this.event(rec, 'unpause');
     });
@@ -391,7 +415,8 @@ export class ContainerService {
     const rec = this.d.store.get(ref);
     if (rec.State.Running || rec.State.Restarting) {
       if (!opts.force) {
-        throw new ConflictError(`You cannot remove a ${rec.State.Paused ? 'paused' : 'running'} container ${rec.ID}. Stop the container before attempting removal or force remove`);
+        const how = rec.State.Paused ? `paused container ${rec.ID}. Unpause and then stop` : `running container ${rec.ID}. Stop`;
+        throw new ConflictError(`You cannot remove a ${how} the container before attempting removal or force remove`);
       }
       this.clearRestartTimer(rec.ID);
       rec.HasBeenManuallyStopped = true;
@@ -405,6 +430,7 @@ export class ContainerService {
   private async removeNow(rec: ContainerRecord, _opts: { removeVolumes?: boolean }): Promise<void> {
     if (rec.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.ID} is already in progress`);
     rec.State.Status = 'removing';
+    this.health.stop(rec);
     try {
       await this.d.exec.delete(rec.ID).catch(() => undefined);
       if (await this.d.storage.exists(rec.RWLayer)) await this.d.storage.remove(rec.RWLayer);
@@ -418,15 +444,25 @@ export class ContainerService {
     }
     this.event(rec, 'destroy');
     this.notifyWaiters(rec, ['removed', 'not-running', 'next-exit']);
+    this.notifyStarted(rec.ID, undefined);
+    this.onRemoved?.(rec.ID);
+    this.outputs.get(rec.ID)?.end();
+    this.outputs.delete(rec.ID);
   }
 
   async rename(ref: string, newName: string): Promise<void> {
     const rec = this.d.store.get(ref);
     if (!newName) throw new InvalidParameterError('Neither old nor new names may be empty');
-    const name = checkName(newName);
+    const name = newName.replace(/^\//, '');
     if (`/${name}` === rec.Name) throw new InvalidParameterError('Renaming a container with the same name as its current name');
+    const allocating = 'Error when allocating new name: ';
+    try {
+      checkName(`/${name}`);
+    } catch (e) {
+      throw new InvalidParameterError(`${allocating}${(e as Error).message}`);
+    }
     const taken = this.d.store.nameTaken(name);
-    if (taken) throw new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${taken.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
+    if (taken) throw new ConflictError(`${allocating}${nameInUse(name, taken.ID)}`);
     const old = rec.Name;
     rec.Name = `/${name}`;
     await this.d.store.save(rec);
@@ -439,9 +475,45 @@ export class ContainerService {
     return this.runtimes.get(id);
   }
 
-  /** Attach output streams (and return stdin) for a container, running or about to start. */
-  attachOutput(id: string, a: Attachment): (() => void) | undefined {
-    return this.runtimes.get(id)?.attach(a);
+  /** The output fan-out of the container's current run, or of its next one when it is not running. */
+  output(id: string): Broadcaster {
+    let b = this.outputs.get(id);
+    if (!b || b.isEnded) {
+      b = new Broadcaster({ onDrop: (i) => this.d.log.info({ id, ...i }, 'dropped an attached client that fell behind') });
+      this.outputs.set(id, b);
+    }
+    return b;
+  }
+
+  /** Resolves with the runtime once the container runs (at once when it already does); undefined if it is removed first. */
+  whenStarted(id: string): Promise<ContainerRuntime | undefined> {
+    const rt = this.runtimes.get(id);
+    if (rt) return Promise.resolve(rt);
+    return new Promise((resolve) => {
+      const list = this.startWaiters.get(id) ?? [];
+      list.push(resolve);
+      this.startWaiters.set(id, list);
+    });
+  }
+
+  private notifyStarted(id: string, rt: ContainerRuntime | undefined): void {
+    const list = this.startWaiters.get(id);
+    this.startWaiters.delete(id);
+    for (const r of list ?? []) r(rt);
+  }
+
+  /** Publish the `attach` event. */
+  attached(id: string): void {
+    const rec = this.d.store.find(id);
+    if (rec) this.event(rec, 'attach');
+  }
+
+  /** A reader for the container's logs: the live driver while it runs, else a fresh one on its files. */
+  logReader(id: string): { driver: LogDriver; stopped: Promise<void>; running: boolean } {
+    const rec = this.d.store.get(id);
+    const rt = this.runtimes.get(rec.ID);
+    if (rt) return { driver: rt.log, stopped: rt.done.then(() => undefined), running: true };
+    return { driver: this.d.openLog(rec), stopped: Promise.resolve(), running: false };
   }
 
   // ---- daemon life ---------------------------------------------------------------------------
@@ -461,9 +533,10 @@ export class ContainerService {
       const survivor = survivors.get(rec.ID);
       if (survivor) {
         await this.d.storage.get(rec.RWLayer).catch((e: unknown) => this.d.log.warn({ err: e, id: rec.ID }, 'could not re-mount a restored container'));
-        const runtime = new ContainerRuntime(survivor.process, this.d.openLog(rec), rec.Config.Tty);
+        const runtime = new ContainerRuntime(survivor.process, this.d.openLog(rec), this.output(rec.ID));
         this.runtimes.set(rec.ID, runtime);
         if (survivor.running) {
+          this.health.start(rec);
           rec.State = { ...rec.State, Status: rec.State.Paused ? 'paused' : 'running', Running: true, Restarting: false, Pid: survivor.process.pid };
           await this.d.store.save(rec);
         }
@@ -475,9 +548,9 @@ export class ContainerService {
         rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: 255, FinishedAt: now() };
         await this.d.store.save(rec);
       }
-      const p = rec.HostConfig.RestartPolicy.Name;
-      const restart = !rec.HasBeenManuallyStopped && (p === 'always' || p === 'unless-stopped' || (p === 'on-failure' && wasRunning));
-      if (restart) {
+      if (restartsAtDaemonStart(rec)) {
+        // A fresh restart manager, as dockerd's: `always` comes back even after a user stop.
+        rec.HasBeenManuallyStopped = false;
         await this.locked(rec.ID, () => this.startProcess(rec)).catch((e: unknown) => this.d.log.warn({ err: e, id: rec.ID }, 'could not restart container after daemon start'));
       } else if (rec.HostConfig.AutoRemove && wasRunning) {
         await this.locked(rec.ID, () => this.removeNow(rec, {})).catch(() => undefined);
@@ -492,6 +565,7 @@ export class ContainerService {
    */
   async shutdown(timeoutSec = 10): Promise<void> {
     this.shuttingDown = true;
+    this.health.close();
     for (const t of this.restartTimers.values()) clearTimeout(t);
     if (this.d.exec.restore) {
       await this.d.exec.close?.();
@@ -513,6 +587,25 @@ export class ContainerService {
   statusOf(rec: ContainerRecord): Status {
     return rec.State.Status;
   }
+}
+
+/**
+ * dockerd's rule at daemon start (restartmanager.ShouldRestart for a container started before):
+ * `always` always, `unless-stopped` unless the user stopped it, `on-failure` after a non-zero
+ * exit with retries left.
+ */
+function restartsAtDaemonStart(rec: ContainerRecord): boolean {
+  const p = rec.HostConfig.RestartPolicy;
+  if (!rec.HasBeenStartedBefore) return false;
+  if (p.Name === 'always') return true;
+  if (p.Name === 'unless-stopped') return !rec.HasBeenManuallyStopped;
+  if (p.Name === 'on-failure') return rec.State.ExitCode !== 0 && (p.MaximumRetryCount === 0 || rec.RestartCount < p.MaximumRetryCount);
+  return false;
+}
+
+/** Docker's message for a name already taken (create and rename). */
+function nameInUse(name: string, id: string): string {
+  return `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`;
 }
 
 function mergeEnv(base: string[], over: string[]): string[] {

@@ -167,8 +167,8 @@ const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exi
 /** Apply GET /containers/json's `all`, `limit`, `before`/`since` and filters; newest first. */
 export function filterContainers(all: ContainerRecord[], opts: { all: boolean; limit?: number; filters: Filters; resolve: (ref: string) => ContainerRecord; imageMatches: (rec: ContainerRecord, ancestor: string) => boolean }): ContainerRecord[] {
   const f = opts.filters;
-  for (const k of Object.keys(f)) if (!LIST_FILTERS.includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
-  for (const s of f.status ?? []) if (!STATUSES.includes(s)) throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+  for (const k of Object.keys(f)) if (!LIST_FILTERS.includes(k)) throw new InvalidParameterError(`Invalid filter '${k}'`);
+  for (const s of f.status ?? []) if (!STATUSES.includes(s)) throw new InvalidParameterError(`Invalid filter 'status=${s}'`);
   for (const e of f.exited ?? []) if (!/^-?\d+$/.test(e)) throw new InvalidParameterError(`invalid filter 'exited=${e}'`);
   for (const h of f.health ?? []) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw new InvalidParameterError(`Unrecognised filter value for health: ${h}`);
   let list = [...all].sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (b.ID < a.ID ? -1 : 1));

@@ -47,7 +47,9 @@ export function containersBackend(svc: ContainerService, images: ImageService, s
     },
     async changes(ref) {
       const r = store.get(ref);
-      const list = (await storage.changes(r.RWLayer, r.InitLayer)).filter((c) => !MANAGED.has(c.Path));
+      let list = (await storage.changes(r.RWLayer, r.InitLayer)).filter((c) => !MANAGED.has(c.Path));
+      // /etc changed only because of the managed files: not a change the user made.
+      if (!list.some((c) => c.Path.startsWith('/etc/'))) list = list.filter((c) => !(c.Path === '/etc' && c.Kind === 0));
       return list.length ? list.map((c) => ({ Path: c.Path, Kind: c.Kind })) : null;
     },
     start: (ref) => svc.start(ref),
@@ -94,7 +96,7 @@ export function containersBackend(svc: ContainerService, images: ImageService, s
       return svc.remove(ref, { force: o.force, removeVolumes: o.volumes });
     },
     async prune(filters) {
-      for (const k of Object.keys(filters)) if (!['until', 'label', 'label!'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
+      for (const k of Object.keys(filters)) if (!['until', 'label', 'label!'].includes(k)) throw new InvalidParameterError(`Invalid filter '${k}'`);
       const until = filters.until?.[0] ? parseUntil(filters.until[0]) : undefined;
       const deleted: string[] = [];
       let space = 0;

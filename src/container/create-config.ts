@@ -1,5 +1,6 @@
 import { InvalidParameterError } from '../errors';
 import type { ContainerConfig, HostConfig, MountSpec, RestartPolicy } from './container';
+import { validateHealthConfig } from './health';
 
 type Json = Record<string, unknown>;
 
@@ -45,7 +46,7 @@ function restartPolicy(v: unknown): RestartPolicy {
   const max = int(v.MaximumRetryCount, 'RestartPolicy.MaximumRetryCount') ?? 0;
   if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw new InvalidParameterError(`invalid restart policy '${name}'`);
   if (max < 0) throw new InvalidParameterError('invalid restart policy: maximum retry count cannot be negative');
-  if (max > 0 && name !== 'on-failure') throw new InvalidParameterError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (max > 0 && name !== 'on-failure') throw new InvalidParameterError(`maximum retry count cannot be used with restart policy '${name}'`);
   return { Name: name === '' ? 'no' : (name as RestartPolicy['Name']), MaximumRetryCount: max };
 }
 
@@ -131,6 +132,7 @@ export function parseCreateBody(body: unknown): { config: ContainerConfig; hostC
   delete (config as Json).NetworkingConfig;
   if (body.StopTimeout !== undefined && body.StopTimeout !== null) config.StopTimeout = int(body.StopTimeout, 'StopTimeout');
   if (body.Healthcheck && !isObj(body.Healthcheck)) throw new InvalidParameterError('invalid Healthcheck: must be an object');
+  validateHealthConfig(config.Healthcheck);
 
   const rp = restartPolicy(hc.RestartPolicy);
   const autoRemove = bool(hc.AutoRemove, 'HostConfig.AutoRemove');

@@ -2,7 +2,7 @@ import type { DaemonConfig } from '../config/daemon-options';
 import type { ContainerSpec, MountedFs } from '../kernel';
 import type { ContainerRecord } from './container';
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The OCI-like spec for a container's first process, from its record and the daemon's options. */
 export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: DaemonConfig, stateDir: string): ContainerSpec {

@@ -7,17 +7,24 @@ import type { DaemonConfig } from '../config/daemon-options';
 import { ContainerService } from '../container/container-service';
 import { ContainerStore } from '../container/container-store';
 import { containersBackend } from '../container/containers-backend';
+import { ContainerStats } from '../container/stats';
 import type { ContainerRecord } from '../container/container';
-import type { LogSink } from '../container/runtime';
+import type { LogDriver } from '../logs';
 import type { EventBus } from '../events/events';
 import type { ImageService } from '../image/image-service';
 import type { Kernel } from '../kernel';
+import type { AttachBackend } from '../api/routes/attach';
+import { ExecService } from '../container/exec-service';
 
 export interface ContainerParts {
   service: ContainerService;
   backend: ContainersBackend;
   /** archive (docker cp), export, commit. */
   fsBackend: ContainerFsBackend;
+  /** docker stats. */
+  stats: ContainerStats;
+  attach: AttachBackend;
+  exec: ExecService;
 }
 
 /**
@@ -31,7 +38,7 @@ export async function composeContainers(opts: {
   images: ImageService;
   events: EventBus;
   log: Logger;
-  openLog: (rec: ContainerRecord, dir: string) => LogSink;
+  openLog: (rec: ContainerRecord, dir: string, log?: Logger) => LogDriver;
 }): Promise<ContainerParts | undefined> {
   const { kernel } = opts;
   if (!kernel.exec || !kernel.storage) return undefined;
@@ -44,7 +51,7 @@ export async function composeContainers(opts: {
     exec: kernel.exec,
     events: opts.events,
     log: opts.log.child({ component: 'containers' }),
-    openLog: (rec) => opts.openLog(rec, store.dir(rec.ID)),
+    openLog: (rec) => opts.openLog(rec, store.dir(rec.ID), opts.log),
   });
   opts.images.users = {
     containersUsing: (id) => service.containersUsing(id),
@@ -60,5 +67,23 @@ export async function composeContainers(opts: {
     unpause: (id) => service.unpause(id),
     tmpDir: join(opts.config.graph, 'tmp'),
   });
-  return { service, backend: containersBackend(service, opts.images, kernel.storage, kernel.exec, () => []), fsBackend };
+  const exec = new ExecService(service, kernel.exec, opts.events);
+  const attach: AttachBackend = {
+    get: (ref) => store.get(ref),
+    output: (id) => service.output(id),
+    whenStarted: (id) => service.whenStarted(id),
+    attached: (id) => service.attached(id),
+    logReader: (id) => service.logReader(id),
+  };
+  service.onRemoved = (id) => exec.forget(id);
+  const driver = kernel.exec;
+  const stats = new ContainerStats({
+    lookup: (ref) => {
+      const rec = store.get(ref);
+      return { id: rec.ID, name: rec.Name, running: rec.State.Running };
+    },
+    sample: (id) => driver.stats(id),
+    memTotal: async () => (await kernel.hostInfo.read()).memTotal,
+  });
+  return { service, backend: containersBackend(service, opts.images, kernel.storage, kernel.exec, (id) => exec.idsFor(id)), fsBackend, attach, exec, stats };
 }

@@ -15,6 +15,8 @@ import { composeContainers } from './compose-containers';
 import { openContainerLog } from '../logs/open';
 import { composeVolumes } from './compose-volumes';
 import { EventBus } from '../events/events';
+import { FaultInjector } from '../api/faults';
+import { diskUsage } from '../system/disk-usage';
 
 export interface DaemonDeps {
   config: DaemonConfig;
@@ -78,7 +80,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     const app = buildApi({
       log,
       engine,
-      backends: { system, images: images?.backend, volumes, containers: containers?.backend, containerFs: containers?.fsBackend, events },
+      backends: { system, images: images?.backend, volumes, containers: containers?.backend, containerFs: containers?.fsBackend, attach: containers?.attach, exec: containers?.exec, events,
+        containerStats: containers?.stats,
+        diskUsage: { diskUsage: () => diskUsage({ images: images?.service, containers: containers?.backend, volumes }) },
+        emulator: kernel.emulator ? { faults: new FaultInjector(), clock: kernel.emulator.clock } : undefined,
+      },
       corsHeader: config.apiCorsHeader,
       serverFactory: (h) => {
         handler = h;

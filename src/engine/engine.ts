@@ -19,6 +19,12 @@ export class Engine {
   private readonly jobs = new Map<string, { job: Job; abort: AbortController; done: Promise<unknown> }>();
   private closing = false;
 
+  /**
+   * Awaited before every job starts, with the job's name and the caller's signal: the fake
+   * backend's fault injection (src/api/faults.ts) delays or fails jobs here. Unset otherwise.
+   */
+  beforeJob?: (name: string, signal: AbortSignal | undefined) => Promise<void>;
+
   constructor(private readonly log: Logger) {}
 
   get running(): number {
@@ -27,6 +33,7 @@ export class Engine {
 
   async run<T>(name: string, fn: (job: Job) => Promise<T> | T, opts: { signal?: AbortSignal } = {}): Promise<T> {
     if (this.closing) throw new UnavailableError('the daemon is shutting down');
+    if (this.beforeJob) await this.beforeJob(name, opts.signal);
     const id = randomBytes(6).toString('hex');
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort(opts.signal?.reason);

@@ -5,6 +5,7 @@ import type { HostInfo } from './host-info';
 import type { ExecDriver } from './exec';
 import type { NetworkKernel } from './network';
 import type { StorageDriver } from './storage';
+import type { EmulatorControl } from './emulator-control';
 import type { RegistryTransport } from '../registry/transport';
 
 export type { HostFs } from './host-fs';
@@ -12,6 +13,7 @@ export type { HostInfo, HostFacts } from './host-info';
 export type { StorageDriver, MountedFs, Change } from './storage';
 export type { ExecDriver, ContainerSpec, ProcessSpec, ExitStatus, ContainerProcess, ContainerResources, StatsSample } from './exec';
 export type { NetworkKernel, FirewallRule } from './network';
+export type { EmulatorControl, ClockControl } from './emulator-control';
 
 /**
  * What a backend offers beyond the mandatory parts, consulted by the daemon (to answer
@@ -36,6 +38,8 @@ export interface Kernel {
    * variables). The fake backend answers Docker Hub in-process (its offline hub).
    */
   readonly registryTransport?: RegistryTransport;
+  /** Emulated kernels only: the clock and other test-double controls (served under /_emulator). */
+  readonly emulator?: EmulatorControl;
   readonly supports: Supports;
   close(): Promise<void>;
 }

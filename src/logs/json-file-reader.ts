@@ -231,10 +231,12 @@ async function* follow(
       if (yield* drain()) return;
       const st = await stat(path).catch(() => undefined);
       if (st && (!cur || st.ino !== cur.ino)) {
-        // Rotated (or created): finish the old file, which no longer grows, then switch.
+        // Rotated (or created): finish the old file, which no longer grows, then go on with
+        // the file written after it (a rotated one if several rotations happened meanwhile).
         if (yield* drain()) return;
+        const next = cur ? await successor(path, cur.ino) : await openForFollow(path);
         await closeOwn();
-        cur = await openForFollow(path);
+        cur = next;
         offset = 0;
         rest = Buffer.alloc(0);
         continue;
@@ -253,6 +255,25 @@ async function* follow(
     signal?.removeEventListener('abort', onAbort);
     await closeOwn();
   }
+}
+
+/**
+ * The file that was written after the one with inode `ino`: the next in the rotation chain,
+ * or the oldest one still there when `ino` has been deleted meanwhile (its successors that
+ * were deleted too are lost, as with dockerd). Retries when a rotation races the lookup.
+ */
+async function successor(path: string, ino: number): Promise<{ fh: FileHandle; ino: number } | undefined> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const chain = await logFiles(path);
+    const inodes = await Promise.all(chain.map((p) => stat(p).then((st) => st.ino, () => undefined)));
+    const at = inodes.indexOf(ino);
+    const pick = at >= 0 ? at + 1 : inodes.findIndex((i) => i !== undefined);
+    if (pick < 0 || pick >= chain.length) return openForFollow(path);
+    const next = await openForFollow(chain[pick]!);
+    if (next && next.ino === inodes[pick]) return next;
+    await next?.fh.close();
+  }
+  return openForFollow(path);
 }
 
 async function openForFollow(path: string): Promise<{ fh: FileHandle; ino: number } | undefined> {

@@ -21,7 +21,7 @@ import { parseBytes, parseBool } from '../config/validate';
 import { encodeJsonLogLine } from './json-line';
 import { readJsonFileLog } from './json-file-reader';
 import { LineSplitter } from './line-splitter';
-import { nowNs, type NanoTime } from './timestamp';
+import { fromDate, nowNs, type NanoTime } from './timestamp';
 import type { LogContext, LogDriver, LogEntry, LogOptions, LogStream, ReadOptions } from './types';
 
 const KNOWN_OPTIONS = new Set(['max-file', 'max-size', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag']);
@@ -119,9 +119,10 @@ export class JsonFileLogger implements LogDriver {
     this.changes.setMaxListeners(0);
   }
 
-  write(stream: LogStream, chunk: Buffer, time: NanoTime = nowNs()): void {
+  write(stream: LogStream, chunk: Buffer, time: NanoTime | Date = nowNs()): void {
     if (this.closed || chunk.length === 0) return;
-    for (const msg of this.splitters[stream].push(chunk, time)) this.enqueue(stream, msg.line, msg.partial, msg.time);
+    const t = time instanceof Date ? fromDate(time) : time;
+    for (const msg of this.splitters[stream].push(chunk, t)) this.enqueue(stream, msg.line, msg.partial, msg.time);
   }
 
   async flush(): Promise<void> {

@@ -50,10 +50,11 @@ export interface LogDriver {
   readonly readable: boolean;
   /**
    * Record a chunk of the container's output, as read from its pipe or TTY; the driver cuts
-   * it into lines itself. `time` defaults to now. Never blocks the caller: writes are queued
-   * in order; a write failure is reported to the context's `onError`, not thrown.
+   * it into lines itself. `time` (nanoseconds, or a Date) defaults to now. Never blocks the
+   * caller: writes are queued in order; a write failure is reported to the context's
+   * `onError`, not thrown.
    */
-  write(stream: LogStream, chunk: Buffer, time?: NanoTime): void;
+  write(stream: LogStream, chunk: Buffer, time?: NanoTime | Date): void;
   /** Resolves when everything written so far is stored. */
   flush(): Promise<void>;
   /**

@@ -232,10 +232,26 @@ function maskProxy(p: string): string {
   }
 }
 
-/** RFC 3339 with nanoseconds, as Go formats time.Time in JSON. */
-export function rfc3339Nano(d: Date, extraNanos = 0): string {
+/**
+ * RFC 3339 with nanoseconds, as Go formats time.Time in JSON (trailing zeros dropped). A Date
+ * holds milliseconds only: for one taken in the current millisecond (`new Date()`) the
+ * sub-millisecond part comes from the monotonic clock, increasing within the millisecond, so
+ * times read like dockerd's (`.123456789Z`) and keep their order.
+ */
+export function rfc3339Nano(d: Date, extraNanos = subMillisecondNanos(d)): string {
   const iso = d.toISOString();
   const ms = iso.slice(20, 23);
   const nanos = `${ms}${String(extraNanos).padStart(6, '0')}`.replace(/0+$/, '');
   return `${iso.slice(0, 19)}${nanos ? `.${nanos}` : ''}Z`;
+}
+
+let lastNanoStamp = { ms: 0, nanos: 0 };
+
+function subMillisecondNanos(d: Date): number {
+  const ms = d.getTime();
+  if (ms !== Date.now()) return 0;
+  let nanos = Number(process.hrtime.bigint() % 1_000_000n);
+  if (lastNanoStamp.ms === ms && nanos <= lastNanoStamp.nanos) nanos = Math.min(999_999, lastNanoStamp.nanos + 1);
+  lastNanoStamp = { ms, nanos };
+  return nanos;
 }

@@ -3,6 +3,7 @@ import type { Engine } from '../../engine/engine';
 import { InvalidParameterError } from '../../errors';
 import { parseFilters, type Filters } from '../../image/image-service';
 import { abortOnClose } from './system';
+import { dockerHeaders } from '../stream';
 
 type Json = Record<string, unknown>;
 type Q = Record<string, string | undefined>;
@@ -75,9 +76,24 @@ export function registerContainerRoutes(app: FastifyInstance, engine: Engine, b:
     return reply.code(200).send();
   });
   app.post('/containers/:id/wait', async (req, reply) => {
-    // Docker sends the status line at once, then the body when the condition is met.
-    const result = await run(req, 'containers.wait', (signal) => b.wait(id(req), q(req).condition, signal));
-    return reply.code(200).send(result);
+    // dockerd sends the status line at once and the body when the condition is met: the docker
+    // CLI's `run` waits for those headers before it starts the container.
+    const pending = run(req, 'containers.wait', (signal) => b.wait(id(req), q(req).condition, signal));
+    const early = await Promise.race([
+      pending.then((v) => ({ v }), (e: unknown) => ({ e })),
+      new Promise<undefined>((r) => setImmediate(() => r(undefined))),
+    ]);
+    if (early && 'e' in early) throw early.e;
+    if (early) return reply.code(200).send(early.v);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { ...dockerHeaders(), 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    try {
+      res.end(`${JSON.stringify(await pending)}\n`);
+    } catch (e) {
+      res.end(`${JSON.stringify({ StatusCode: -1, Error: { Message: (e as Error).message } })}\n`);
+    }
   });
   app.delete('/containers/:id', noContent('containers.delete', (req) => b.remove(id(req), { force: bool(q(req).force), volumes: bool(q(req).v), link: bool(q(req).link) })));
 }
