@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError } from '../errors';
-import { writeAtomic } from '../image/atomic';
+import { writeAtomic } from '../util/atomic';
 import type { ContainerRecord } from './container';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAtomic } from './atomic';
+import { writeAtomic } from '../util/atomic';
 import type { Digest } from './digest';
 
 /** Where a layer's blob is known to live: its digest in one repository (`host/path`). */

@@ -12,7 +12,7 @@ import { lookupEndpoints } from '../registry/endpoints';
 import type { RegistryRules } from '../registry/registry-config';
 import { MEDIA, RepositorySession } from '../registry/session';
 import { readBody, type RegistryTransport } from '../registry/transport';
-import { randomId } from './atomic';
+import { randomId } from '../util/atomic';
 import type { BlobSources } from './blob-sources';
 import { assertDigest, chainIds, DigestMismatchError, isDigest, sha256, type Digest } from './digest';
 import { checkImageConfig, type ImageConfig } from './image-config';

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../errors';
-import { writeAtomic } from './atomic';
+import { writeAtomic } from '../util/atomic';
 import { chainIds, sha256, type Digest } from './digest';
 import { checkImageConfig, type ImageConfig } from './image-config';
 

@@ -7,7 +7,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { NotFoundError, SystemError } from '../errors';
 import type { StorageDriver } from '../kernel';
-import { randomId, syncDir, writeAtomic } from './atomic';
+import { randomId, syncDir, writeAtomic } from '../util/atomic';
 import { DigestingStream, sha256, type Digest } from './digest';
 
 /** One read-only layer of the graph, keyed by chain ID (image spec). */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConflictError, NotFoundError } from '../errors';
-import { writeAtomic } from './atomic';
+import { writeAtomic } from '../util/atomic';
 import type { Digest } from './digest';
 import { familiarName, familiarString, nameOnly, parseReference, type Reference } from './reference';
 

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { writeAtomic } from '../util/atomic';
 import type { HostFs } from './host-fs';
 import { listXattrsViaHelper, mknodViaHelper, setXattrViaHelper } from './node-fs-helper';
 
@@ -13,26 +12,7 @@ import { listXattrsViaHelper, mknodViaHelper, setXattrViaHelper } from './node-f
 export function nodeHostFs(): HostFs {
   return {
     readFile: (p) => fsp.readFile(p),
-    async writeFileAtomic(p, data, mode = 0o600) {
-      const tmp = join(dirname(p), `.${basename(p)}.${randomBytes(4).toString('hex')}.tmp`);
-      const fh = await fsp.open(tmp, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, mode);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
-        await fsp.rename(tmp, p);
-      } catch (e) {
-        await fsp.rm(tmp, { force: true });
-        throw e;
-      }
-      // Make the rename itself durable.
-      const dir = await fsp.open(dirname(p), 'r').catch(() => undefined);
-      await dir?.sync().catch(() => undefined);
-      await dir?.close();
-    },
+    writeFileAtomic: (p, data, mode = 0o600) => writeAtomic(p, data, mode),
     mkdir: async (p, opts) => {
       await fsp.mkdir(p, opts);
     },

@@ -17,7 +17,7 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidParameterError } from '../../errors';
 import { MEDIA } from '../../registry/session';
-import { randomId } from '../atomic';
+import { randomId } from '../../util/atomic';
 import { chainIds, DigestingStream, DigestMismatchError, isDigest, sha256, type Digest } from '../digest';
 import { checkImageConfig, type ImageConfig } from '../image-config';
 import { hostPlatform, platformMatches, platformString } from '../platform';
