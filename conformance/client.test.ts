@@ -3,8 +3,8 @@
  * an unreachable daemon, API version negotiation through /_ping (against a tiny fake daemon),
  * DOCKER_API_VERSION, and HTTP(S) proxies from the environment, plus `proxyFor` itself.
  */
-import { createServer as createHttpServer, request, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { startProxy } from './support/proxy';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient, proxyFor } from '../src/client/client';
@@ -146,55 +146,6 @@ describe('API version negotiation', () => {
     }
   });
 });
-
-/**
- * A plain HTTP proxy on 127.0.0.1: absolute-URI requests are forwarded and CONNECT is
- * tunnelled, every target being sent to 127.0.0.1 (so PROXIED_NAME works). It records what
- * it was asked.
- */
-async function startProxy(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
-  const seen: string[] = [];
-  const tunnels = new Set<Socket>();
-  const server: Server = createHttpServer((req: IncomingMessage, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const target = new URL(req.url ?? '');
-    const upstream = request(
-      { host: '127.0.0.1', port: Number(target.port || 80), method: req.method, path: `${target.pathname}${target.search}`, headers: req.headers, agent: false },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.once('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    seen.push(`CONNECT ${req.url}`);
-    const port = Number((req.url ?? '').split(':').pop());
-    const up = connect(port, '127.0.0.1', () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(client).pipe(up);
-    });
-    for (const s of [client, up]) {
-      tunnels.add(s);
-      s.once('close', () => tunnels.delete(s));
-      s.on('error', () => undefined);
-    }
-  });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise((r) => {
-        for (const s of tunnels) s.destroy();
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 describe('proxies from the environment', () => {
   const tlsArgs = () => ['--tlsverify', '--tlscacert', join(pki.goodClientDir, 'ca.pem'), '--tlscert', join(pki.goodClientDir, 'cert.pem'), '--tlskey', join(pki.goodClientDir, 'key.pem')];
