@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ApiError, ConnectionError, DockerClient } from '../client/client';
 import { DAEMON_VERSION, GIT_COMMIT } from '../version';
+import { DAEMON_OPTIONS } from '../config/daemon-options';
 import { infoCommand, versionCommand } from './commands/system';
 import type { BackendChoice } from './daemon-command';
 import { CliExit, type CliIo } from './io';
@@ -12,7 +13,11 @@ export interface MainDeps {
 }
 
 /** Global options that take a value, for finding where the command starts. */
-const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey', '--config', '-c', '--context']);
+/** Options that take a value, client and daemon alike (`docker -g /x -d` is the seed's form too). */
+const VALUE_FLAGS = new Set([
+  '--config', '-c', '--context',
+  ...DAEMON_OPTIONS.filter((o) => o.kind !== 'bool').flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]),
+]);
 
 /**
  * Whether the arguments ask for the daemon: `docker daemon ...`, or the seed's `docker -d` /
@@ -25,7 +30,7 @@ export function daemonArgs(argv: string[]): string[] | undefined {
     const a = argv[i]!;
     if (a === '-d' || a === '--daemon' || a === 'daemon') return [...argv.slice(0, i), ...argv.slice(i + 1)];
     if (!a.startsWith('-') || a === '--') return undefined;
-    if (GLOBAL_VALUE_FLAGS.has(a)) i++;
+    if (VALUE_FLAGS.has(a)) i++;
   }
   return undefined;
 }
