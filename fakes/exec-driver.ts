@@ -2,6 +2,10 @@ import { PassThrough } from 'node:stream';
 import { ConflictError, ForbiddenError, NotFoundError } from '../src/errors';
 import type { ContainerProcess, ContainerResources, ContainerSpec, ExecDriver, ExitStatus, ProcessSpec, StatsSample } from '../src/kernel';
 import { chrootFs } from '../src/kernel/chroot-fs';
+import type { HostFs } from '../src/kernel/host-fs';
+import { mountAll, type FsMount } from '../src/kernel/mount-table-fs';
+import { nodeHostFs } from '../src/kernel/node-host-fs';
+import { memfsHostFs } from './storage/memfs-host-fs';
 import { createEmulator, StartError, type Clock, type Emulator, type SpawnedProcess } from './emulator';
 
 interface Running {
@@ -29,6 +33,39 @@ function exitStatus(r: { code: number; signal?: string }): ExitStatus {
 }
 
 /**
+ * The container's filesystem as its processes see it: the root from the storage driver with
+ * the spec's mounts over it. Binds and volumes are host directories (the fake keeps volume
+ * data on disk); each tmpfs is a fresh in-memory filesystem (its `mode=` option applied).
+ */
+async function containerFs(spec: ContainerSpec): Promise<HostFs> {
+  if (spec.mounts.length === 0) return chrootFs(spec.rootfs.fs, spec.rootfs.root);
+  const host = nodeHostFs();
+  const mounts: FsMount[] = [];
+  for (const m of spec.mounts) {
+    if (m.type !== 'tmpfs') {
+      mounts.push({ target: m.destination, fs: host, root: m.source, readonly: m.readonly });
+      continue;
+    }
+    const tmpfs = memfsHostFs();
+    const mode = m.options?.find((o) => o.startsWith('mode='));
+    await tmpfs.chmod('/', mode ? parseInt(mode.slice(5), 8) : 0o1777);
+    mounts.push({ target: m.destination, fs: tmpfs, root: '/', readonly: m.readonly });
+  }
+  return mountAll({ fs: spec.rootfs.fs, root: spec.rootfs.root, readonly: false }, mounts);
+}
+
+/** Writes Docker's managed files; a read-only mount over /etc keeps what it has (runc would bind them). */
+async function writeEtcFiles(fs: HostFs, etc: ContainerSpec['etc']): Promise<void> {
+  const keepReadOnly = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EROFS') throw e;
+  };
+  await fs.mkdir('/etc', { recursive: true, mode: 0o755 }).catch(keepReadOnly);
+  await fs.writeFileAtomic('/etc/hostname', etc.hostname, 0o644).catch(keepReadOnly);
+  await fs.writeFileAtomic('/etc/hosts', etc.hosts, 0o644).catch(keepReadOnly);
+  await fs.writeFileAtomic('/etc/resolv.conf', etc.resolvConf, 0o644).catch(keepReadOnly);
+}
+
+/**
  * The emulated execdriver: each container is an emulator (a pid namespace of emulated
  * processes running busybox-like applets) over the container's filesystem from the storage
  * driver. Docker's managed files (/etc/hostname, /etc/hosts, /etc/resolv.conf) are written into
@@ -53,11 +90,8 @@ export function createFakeExecDriver(opts: { clock?: Clock } = {}): ExecDriver {
   return {
     name: 'emulator',
     async start(spec: ContainerSpec) {
-      const fs = chrootFs(spec.rootfs.fs, spec.rootfs.root);
-      await fs.mkdir('/etc', { recursive: true, mode: 0o755 });
-      await fs.writeFileAtomic('/etc/hostname', spec.etc.hostname, 0o644);
-      await fs.writeFileAtomic('/etc/hosts', spec.etc.hosts, 0o644);
-      await fs.writeFileAtomic('/etc/resolv.conf', spec.etc.resolvConf, 0o644);
+      const fs = await containerFs(spec);
+      await writeEtcFiles(fs, spec.etc);
       const emulator = createEmulator({ fs, hostname: spec.hostname, clock: opts.clock });
       const stdin = spec.process.openStdin ? new PassThrough() : null;
       let init: SpawnedProcess;

@@ -17,6 +17,7 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   EXDEV: 'Invalid cross-device link',
   ENOTSUP: 'Not supported',
   EBUSY: 'Resource busy',
+  EROFS: 'Read-only file system',
 };
 
 /** An error with a POSIX code, like the ones HostFs throws. */

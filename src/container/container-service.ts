@@ -9,7 +9,7 @@ import type { ImageService } from '../image/image-service';
 import { familiarString, parseReference, withDefaultTag } from '../image/reference';
 import type { ExecDriver, ExitStatus, StorageDriver } from '../kernel';
 import { rfc3339Nano } from '../system/system-service';
-import { newState, type ContainerRecord, type Status } from './container';
+import { newState, type ContainerRecord, type MountPoint, type Status } from './container';
 import { ContainerStore } from './container-store';
 import { parseCreateBody } from './create-config';
 import { HealthMonitors, mergeHealthConfig } from './health';
@@ -18,6 +18,7 @@ import { ContainerRuntime } from './runtime';
 import { Broadcaster } from '../streams/broadcaster';
 import type { LogDriver } from '../logs';
 import { buildSpec } from './spec';
+import type { ContainerMounts } from './mounts';
 import { signalNumber } from './signals';
 
 export interface ContainerServiceDeps {
@@ -30,6 +31,8 @@ export interface ContainerServiceDeps {
   log: Logger;
   /** Opens the log driver for a container (json-file by default). */
   openLog(rec: ContainerRecord): LogDriver;
+  /** Binds, volumes and tmpfs mounts of the containers. */
+  mounts: ContainerMounts;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -152,7 +155,8 @@ export class ContainerService {
       WorkingDir: config.WorkingDir || ic.WorkingDir || '',
       User: config.User || ic.User || '',
       Labels: { ...(ic.Labels ?? {}), ...config.Labels },
-      Volumes: config.Volumes ?? ic.Volumes ?? null,
+      // dockerd's runconfig.Merge: the image's volumes are added to the request's.
+      Volumes: Object.keys(config.Volumes ?? {}).length ? { ...config.Volumes, ...ic.Volumes } : (ic.Volumes ?? null),
       ExposedPorts: config.ExposedPorts ?? ic.ExposedPorts ?? undefined,
       StopSignal: config.StopSignal ?? ic.StopSignal,
       Healthcheck: mergeHealthConfig(config.Healthcheck, ic.Healthcheck),
@@ -161,6 +165,14 @@ export class ContainerService {
     if (merged.ExposedPorts === undefined) delete merged.ExposedPorts;
     if (merged.StopSignal === undefined) delete merged.StopSignal;
     if (merged.Healthcheck === undefined) delete merged.Healthcheck;
+    let mountPoints: MountPoint[];
+    try {
+      mountPoints = await this.d.mounts.create(id, id, hostConfig, merged.Volumes);
+    } catch (e) {
+      await this.d.storage.remove(id).catch(() => undefined);
+      await this.d.storage.remove(initLayer).catch(() => undefined);
+      throw e;
+    }
     if (!hostConfig.LogConfig.Type) hostConfig.LogConfig = { Type: this.d.config.logDriver, Config: { ...this.d.config.logOpts, ...hostConfig.LogConfig.Config } };
     const rec: ContainerRecord = {
       ID: id,
@@ -175,7 +187,7 @@ export class ContainerService {
       RestartCount: 0,
       State: newState(),
       Networks: {},
-      MountPoints: [],
+      MountPoints: mountPoints,
       HasBeenManuallyStopped: false,
       HasBeenStartedBefore: false,
       RWLayer: id,
@@ -205,8 +217,11 @@ export class ContainerService {
     this.clearRestartTimer(rec.ID);
     const rootfs = await this.d.storage.get(rec.RWLayer);
     let runtime: ContainerRuntime;
+    let mounted = false;
     try {
-      const spec = buildSpec(rec, rootfs, this.d.config, this.d.store.dir(rec.ID));
+      const mounts = await this.d.mounts.start(rec);
+      mounted = true;
+      const spec = buildSpec(rec, rootfs, this.d.config, this.d.store.dir(rec.ID), mounts);
       const proc = await this.d.exec.start(spec);
       runtime = new ContainerRuntime(proc, this.d.openLog(rec), this.output(rec.ID));
       this.runtimes.set(rec.ID, runtime);
@@ -217,6 +232,7 @@ export class ContainerService {
       await this.d.store.save(rec);
     } catch (e) {
       await this.d.storage.put(rec.RWLayer).catch(() => undefined);
+      if (mounted) await this.d.mounts.stopped(rec);
       const exitCode = isDockerError(e) && e.code === 'NotFound' ? 127 : isDockerError(e) && e.code === 'Forbidden' ? 126 : 128;
       rec.State = { ...rec.State, Status: rec.HasBeenStartedBefore ? 'exited' : 'created', Running: false, Restarting: false, ExitCode: exitCode, Error: (e as Error).message, Pid: 0 };
       await this.d.store.save(rec);
@@ -237,6 +253,7 @@ export class ContainerService {
       if (this.outputs.get(id) === runtime.output) this.outputs.delete(id);
       await this.d.exec.delete(id).catch(() => undefined);
       await this.d.storage.put(rec.RWLayer).catch(() => undefined);
+      await this.d.mounts.stopped(rec);
       rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: now() };
       this.health.stop(rec);
       if (status.oomKilled) this.event(rec, 'oom');
@@ -427,7 +444,7 @@ export class ContainerService {
     await this.locked(rec.ID, () => this.removeNow(rec, opts));
   }
 
-  private async removeNow(rec: ContainerRecord, _opts: { removeVolumes?: boolean }): Promise<void> {
+  private async removeNow(rec: ContainerRecord, opts: { removeVolumes?: boolean }): Promise<void> {
     if (rec.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.ID} is already in progress`);
     rec.State.Status = 'removing';
     this.health.stop(rec);
@@ -442,6 +459,7 @@ export class ContainerService {
       await this.d.store.save(rec).catch(() => undefined);
       throw new SystemError(`unable to remove filesystem for ${rec.ID}: ${(e as Error).message}`);
     }
+    await this.d.mounts.remove(rec, Boolean(opts.removeVolumes));
     this.event(rec, 'destroy');
     this.notifyWaiters(rec, ['removed', 'not-running', 'next-exit']);
     this.notifyStarted(rec.ID, undefined);
@@ -526,6 +544,7 @@ export class ContainerService {
   async restore(): Promise<void> {
     const survivors = new Map((await this.d.exec.restore?.()) ?.map((r) => [r.id, r]) ?? []);
     for (const rec of await this.d.store.load()) {
+      this.d.mounts.restore(rec);
       if (rec.State.Status === 'removing') {
         await this.removeNow(rec, {}).catch(() => undefined);
         continue;

@@ -4,8 +4,8 @@ import type { ContainerRecord } from './container';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** The OCI-like spec for a container's first process, from its record and the daemon's options. */
-export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: DaemonConfig, stateDir: string): ContainerSpec {
+/** The OCI-like spec for a container's first process, from its record, the daemon's options and its resolved mounts. */
+export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: DaemonConfig, stateDir: string, mounts: ContainerSpec['mounts'] = []): ContainerSpec {
   const c = rec.Config;
   const h = rec.HostConfig;
   const env = [...(c.Env ?? [])];
@@ -60,7 +60,7 @@ export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: Daemo
       ipc: mode(h.IpcMode) as ContainerSpec['namespaces']['ipc'],
       uts: h.UTSMode === 'host' ? 'host' : 'private',
     },
-    mounts: [],
+    mounts,
     // Adjustments to Docker's default set: NAME adds, -NAME drops (the driver applies them).
     capabilities: [...(h.CapAdd ?? []), ...(h.CapDrop ?? []).map((c) => `-${c}`)],
     privileged: h.Privileged,

@@ -15,6 +15,8 @@ import type { ImageService } from '../image/image-service';
 import type { Kernel } from '../kernel';
 import type { AttachBackend } from '../api/routes/attach';
 import { ExecService } from '../container/exec-service';
+import { ContainerMounts } from '../container/mounts';
+import type { VolumeService } from '../volume/volume-service';
 
 export interface ContainerParts {
   service: ContainerService;
@@ -38,11 +40,21 @@ export async function composeContainers(opts: {
   images: ImageService;
   events: EventBus;
   log: Logger;
+  /** Containers' named and anonymous volumes. */
+  volumes: VolumeService;
   openLog: (rec: ContainerRecord, dir: string, log?: Logger) => LogDriver;
 }): Promise<ContainerParts | undefined> {
   const { kernel } = opts;
   if (!kernel.exec || !kernel.storage) return undefined;
   const store = new ContainerStore(join(opts.config.graph, 'containers'), opts.log.child({ component: 'containers' }));
+  const mounts = new ContainerMounts({
+    volumes: opts.volumes,
+    hostFs: kernel.hostFs,
+    storage: kernel.storage,
+    events: opts.events,
+    log: opts.log.child({ component: 'mounts' }),
+    container: (ref) => store.get(ref),
+  });
   const service = new ContainerService({
     config: opts.config,
     store,
@@ -52,6 +64,7 @@ export async function composeContainers(opts: {
     events: opts.events,
     log: opts.log.child({ component: 'containers' }),
     openLog: (rec) => opts.openLog(rec, store.dir(rec.ID), opts.log),
+    mounts,
   });
   opts.images.users = {
     containersUsing: (id) => service.containersUsing(id),

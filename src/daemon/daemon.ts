@@ -68,7 +68,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     const images = await composeImages({ config, kernel, events, log, env: deps.env ?? process.env, certsDir: deps.certsDir });
     const volumes = await composeVolumes({ config, kernel, events, log });
     const containers = images
-      ? await composeContainers({ config, kernel, images: images.service, events, log, openLog: openContainerLog })
+      ? await composeContainers({ config, kernel, images: images.service, events, log, volumes, openLog: openContainerLog })
       : undefined;
     system.setCounters({
       containers: () => containers?.service.counts() ?? { total: 0, running: 0, paused: 0, stopped: 0 },
