@@ -16,6 +16,7 @@ import { volumeCases } from './cases/volumes';
 import { containerFsCases } from './cases/container-fs';
 import { containerStatsCases } from './cases/container-stats';
 import { containerCases } from './cases/containers';
+import { cliContainerCases } from './cases/cli-containers';
 import { containerVolumeCases } from './cases/container-volumes';
 
 /** What a case gets: a running daemon on a temp unix socket, and a client for it. */
@@ -57,6 +58,7 @@ export const AREAS: Record<string, CaseGroup> = {
   'container-fs': containerFsCases,
   'container-stats': containerStatsCases,
   containers: containerCases,
+  'cli-containers': cliContainerCases,
   'container-volumes': containerVolumeCases,
 };
 

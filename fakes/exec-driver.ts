@@ -92,7 +92,8 @@ export function createFakeExecDriver(opts: { clock?: Clock } = {}): ExecDriver {
     async start(spec: ContainerSpec) {
       const fs = await containerFs(spec);
       await writeEtcFiles(fs, spec.etc);
-      const emulator = createEmulator({ fs, hostname: spec.hostname, clock: opts.clock });
+      const rlimits = Object.fromEntries(spec.ulimits.map((u) => [u.Name, { soft: u.Soft, hard: u.Hard }]));
+      const emulator = createEmulator({ fs, hostname: spec.hostname, clock: opts.clock, rlimits });
       const stdin = spec.process.openStdin ? new PassThrough() : null;
       let init: SpawnedProcess;
       try {

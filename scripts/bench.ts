@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (options.list) {
-    for (const b of BENCHMARKS) process.stdout.write(`${b.name.padEnd(10)} ${b.description}\n`);
+    for (const b of BENCHMARKS) process.stdout.write(`${b.name.padEnd(17)} ${b.description}\n`);
     return 0;
   }
   try {

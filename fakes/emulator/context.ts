@@ -5,6 +5,7 @@ import { errnoText } from './fs-util';
 import type { Input } from './io';
 import type { Proc, Stdio } from './process';
 import type { ProcessTable } from './process-table';
+import type { Rlimit } from './shell/ulimit';
 
 /** A listening socket registered by a process; `close` stops accepting. */
 export interface Listener {
@@ -34,6 +35,8 @@ export interface Machine {
   readonly hostname: string;
   readonly hooks: EmulatorHooks;
   readonly applets: ReadonlyMap<string, Applet>;
+  /** The container's resource limits by Docker's ulimit name (`nofile` ...), in the kernel's units. */
+  readonly rlimits: ReadonlyMap<string, Rlimit>;
 }
 
 /** An applet: a command's code. Resolves with the exit status. */

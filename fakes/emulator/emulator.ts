@@ -8,6 +8,7 @@ import { Input, onlcrSink, streamSink, streamSource, type Source } from './io';
 import type { EmulatedProcess } from './process';
 import { ProcessTable } from './process-table';
 import { DEFAULT_PATH, resolutionExitCode, resolveCommand, runtimeErrorMessage, type ResolutionErrorKind } from './resolve';
+import { DEFAULT_RLIMITS, type Rlimit } from './shell/ulimit';
 import { resolveUser, UnknownUserError } from './users';
 
 export interface EmulatorOptions {
@@ -19,6 +20,8 @@ export interface EmulatorOptions {
   hooks?: EmulatorHooks;
   /** Extra or replacement applets (tests, special images). */
   applets?: ReadonlyMap<string, Applet>;
+  /** Resource limits by Docker's ulimit name, over DEFAULT_RLIMITS (`--ulimit`, `--default-ulimit`). */
+  rlimits?: Readonly<Record<string, Rlimit>>;
 }
 
 export interface SpawnOptions {
@@ -98,7 +101,8 @@ export function createEmulator(opts: EmulatorOptions): Emulator {
   const table = new ProcessTable(clock);
   const applets = new Map(builtinApplets());
   for (const [name, applet] of opts.applets ?? []) applets.set(name, applet);
-  const machine: Machine = { fs: opts.fs, clock, table, hostname: opts.hostname, hooks: opts.hooks ?? {}, applets };
+  const rlimits = new Map(Object.entries({ ...DEFAULT_RLIMITS, ...opts.rlimits }));
+  const machine: Machine = { fs: opts.fs, clock, table, hostname: opts.hostname, hooks: opts.hooks ?? {}, applets, rlimits };
 
   const prepare = async (o: Pick<SpawnOptions, 'argv' | 'env' | 'cwd' | 'user'>) => {
     let identity;

@@ -13,6 +13,8 @@ export interface Source {
 
 /** Where bytes go. `write` resolves when the sink can take more (backpressure). */
 export interface Sink {
+  /** Set on a terminal's output (what `test -t 1` asks). */
+  readonly isTerminal?: boolean;
   write(data: Buffer): Promise<void>;
   /** Flushes and releases the sink; further writes fail. */
   close(): Promise<void>;
@@ -156,6 +158,7 @@ export function streamSink(stream: Writable): Sink {
 /** Writes `\n` as `\r\n`, as a terminal's ONLCR output setting does. */
 export function onlcrSink(inner: Sink): Sink {
   return {
+    isTerminal: true,
     write: (data) => inner.write(Buffer.from(data.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')),
     close: () => inner.close(),
   };

@@ -9,6 +9,7 @@ const TYPE_BITS: Record<SpecialFileKind, number> = { fifo: 0o010000, char: 0o020
 
 /** The memfs internals this adapter reaches into (memfs 4.x, pinned in package.json). */
 interface MemNode {
+  ino: number;
   mode: number;
   rdev: number;
   canRead(): boolean;
@@ -18,6 +19,8 @@ interface MemNode {
 interface MemCore {
   createNode(mode: number): MemNode;
   getLinkOrThrow(path: string, funcName?: string): { getNode(): MemNode };
+  inodes: Record<number, MemNode>;
+  deleteNode(node: MemNode): void;
 }
 
 /**
@@ -28,7 +31,10 @@ interface MemCore {
  * - `mknod` makes a node with the fifo/char/block type bits and `rdev` set (memfs has no
  *   mknod); such nodes cannot be opened, only stat'ed, linked, moved and removed;
  * - extended attributes live beside the nodes (a WeakMap keyed by inode), so they follow
- *   renames and hard links and vanish with the node.
+ *   renames and hard links and vanish with the node;
+ * - `rm` and `rename` free what they remove or replace: memfs 4.80's own `rm`/`rmdir` and
+ *   `rename` unlink but leave the nodes (and file contents) in the volume's inode table, so
+ *   removing a layer freed nothing.
  */
 export function memfsHostFs(vol: Volume = new Volume()): HostFs & { readonly vol: Volume } {
   const core = (vol as unknown as { _core: MemCore })._core;
@@ -43,13 +49,40 @@ export function memfsHostFs(vol: Volume = new Volume()): HostFs & { readonly vol
   const nodeOf = (path: string): MemNode => core.getLinkOrThrow(path, 'lstat').getNode();
   const p = vol.promises;
 
+  /** Remove `path` (a tree with `recursive`) node by node, releasing every node memfs keeps. */
+  async function removeTree(path: string, opts: { recursive?: boolean; force?: boolean }): Promise<void> {
+    let node: MemNode;
+    try {
+      node = nodeOf(path);
+    } catch (e) {
+      if (opts.force && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    const st = await p.lstat(path);
+    if (!st.isDirectory()) {
+      await p.unlink(path);
+      return;
+    }
+    if (!opts.recursive) return p.rm(path, opts);
+    for (const name of await p.readdir(path)) await removeTree(posix.join(path, String(name)), { recursive: true, force: true });
+    await p.rmdir(path);
+    if (core.inodes[node.ino] === node) core.deleteNode(node);
+  }
+
+  /** rename(2); a file it replaces is unlinked first, since memfs would keep its node. */
+  async function replace(from: string, to: string): Promise<void> {
+    const target = await p.lstat(to).catch(() => undefined);
+    if (target && !target.isDirectory() && (await p.lstat(from)).isDirectory() === false) await p.unlink(to);
+    await p.rename(from, to);
+  }
+
   return {
     vol,
     readFile: async (path) => Buffer.from(await p.readFile(path)),
     async writeFileAtomic(path, data, mode = 0o600) {
       const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.${Math.random().toString(16).slice(2)}.tmp`);
       await p.writeFile(tmp, data, { mode });
-      await p.rename(tmp, path);
+      await replace(tmp, path);
     },
     mkdir: async (path, opts) => {
       await p.mkdir(path, opts);
@@ -57,8 +90,8 @@ export function memfsHostFs(vol: Volume = new Volume()): HostFs & { readonly vol
     readdir: async (path) => (await p.readdir(path)).map(String),
     stat: async (path) => (await p.stat(path)) as unknown as Stats,
     lstat: async (path) => (await p.lstat(path)) as unknown as Stats,
-    rm: (path, opts) => p.rm(path, opts),
-    rename: (a, b) => p.rename(a, b),
+    rm: (path, opts) => removeTree(path, opts ?? {}),
+    rename: (a, b) => replace(a, b),
     chmod: (path, mode) => p.chmod(path, mode),
     exists: async (path) => vol.existsSync(path),
     readlink: async (path) => String(await p.readlink(path)),

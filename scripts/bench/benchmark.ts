@@ -7,7 +7,7 @@ export interface Metric {
   key: string;
   /** What a reader sees in the table, e.g. `GET /_ping sequential, median`. */
   label: string;
-  unit: 'ms' | 'µs' | 'req/s' | 'MiB';
+  unit: 'ms' | 'µs' | 'req/s' | 'containers/s' | 'MiB';
   value: number;
   /** Which way is better: the table marks ratios by it. */
   better: 'lower' | 'higher';

@@ -20,6 +20,14 @@ export interface BenchOptions {
   concurrentRequests: number;
   /** Idle time before memory is read. */
   settleMs: number;
+  /** Containers created by `churn` and present for `ps`. */
+  containers: number;
+  /** Running containers for `container-memory`. */
+  running: number;
+  /** Measured repetitions of each image operation (`pull`, `save-load`). */
+  imageRuns: number;
+  /** The docker CLI that drives both daemons in the container and image benchmarks. */
+  dockerCli: string;
   /** Pause between /_ping attempts while waiting for a daemon; 0 = tight loop. */
   pollMs: number;
   startTimeoutMs: number;
@@ -49,6 +57,10 @@ Measures our daemon (and, with --against, another one side by side, printing our
   --concurrency N          clients in the concurrent run (default 8)
   --concurrent-requests N  requests in the concurrent run, in total (default 4000)
   --settle-ms N            idle time before memory is read (default 1500)
+  --containers K           containers for churn and ps (default 200; the issue's figure is 1000)
+  --running N              running sleep containers for container-memory (default 50)
+  --image-runs N           measured pulls and save/load round trips per target (default 3)
+  --docker-cli PATH        docker CLI for the container and image benchmarks (default /usr/local/bin/docker)
   --poll-ms N              pause between /_ping polls at start; 0 = tight loop (default 0)
   --start-timeout-ms N     give up on a daemon that does not answer (default 30000)
   --against [ADDR]         the other daemon: unix:///path.sock or tcp://host:port; without ADDR, $DOCKER_HOST
@@ -111,6 +123,10 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         concurrency: { type: 'string' },
         'concurrent-requests': { type: 'string' },
         'settle-ms': { type: 'string' },
+        containers: { type: 'string' },
+        running: { type: 'string' },
+        'image-runs': { type: 'string' },
+        'docker-cli': { type: 'string' },
         'poll-ms': { type: 'string' },
         'start-timeout-ms': { type: 'string' },
         against: { type: 'string' },
@@ -158,6 +174,10 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     concurrency,
     concurrentRequests: positiveInt('concurrent-requests', values['concurrent-requests'], 4000, concurrency),
     settleMs: positiveInt('settle-ms', values['settle-ms'], 1500, 0),
+    containers: positiveInt('containers', values.containers, 200),
+    running: positiveInt('running', values.running, 50),
+    imageRuns: positiveInt('image-runs', values['image-runs'], 3),
+    dockerCli: values['docker-cli'] ?? '/usr/local/bin/docker',
     pollMs: positiveInt('poll-ms', values['poll-ms'], 0, 0),
     startTimeoutMs: positiveInt('start-timeout-ms', values['start-timeout-ms'], 30_000),
     against,

@@ -60,6 +60,6 @@ describe('registry', () => {
   it('selects by name in registry order and names the unknown ones', () => {
     expect(selectBenchmarks([]).map((b) => b.name)).toEqual(BENCHMARKS.map((b) => b.name));
     expect(selectBenchmarks(['memory', 'start']).map((b) => b.name)).toEqual(['start', 'memory']);
-    expect(() => selectBenchmarks(['pull'])).toThrow(/unknown benchmark pull; known: start, latency, memory, baseline/);
+    expect(() => selectBenchmarks(['nope'])).toThrow(/unknown benchmark nope; known: start, latency, memory, baseline, run-rm, churn, ps, container-memory, pull, save-load/);
   });
 });

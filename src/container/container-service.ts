@@ -559,7 +559,9 @@ export class ContainerService {
           rec.State = { ...rec.State, Status: rec.State.Paused ? 'paused' : 'running', Running: true, Restarting: false, Pid: survivor.process.pid };
           await this.d.store.save(rec);
         }
-        void runtime.done.then((status) => this.onExit(rec.ID, runtime, status));
+        const exitHandled = runtime.done.then((status) => this.onExit(rec.ID, runtime, status));
+        // An exit while the daemon was down is recorded before the API answers (as dockerd's restore).
+        if (!survivor.running) await exitHandled;
         continue;
       }
       const wasRunning = rec.State.Running || rec.State.Restarting;

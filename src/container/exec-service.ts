@@ -3,6 +3,7 @@ import { ConflictError, InvalidParameterError, NotFoundError, isDockerError } fr
 import type { EventBus } from '../events/events';
 import type { ContainerProcess, ExecDriver } from '../kernel';
 import type { ContainerService } from './container-service';
+import { processEnv } from './spec';
 
 export interface ExecConfig {
   AttachStdin: boolean;
@@ -97,7 +98,7 @@ export class ExecService {
     e.started = true;
     const label = `exec_start: ${e.config.Cmd.join(' ')}`;
     this.events.publish('container', label, rec.ID, { execID: id, image: rec.ImageName, name: rec.Name.slice(1) });
-    const env = [...(rec.Config.Env ?? []), ...e.config.Env];
+    const env = processEnv(rec.Config, e.config.Tty, e.config.Env);
     try {
       const proc = await this.driver.exec(rec.ID, {
         args: e.config.Cmd,

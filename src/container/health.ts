@@ -4,7 +4,7 @@ import { InvalidParameterError, isDockerError } from '../errors';
 import type { ContainerProcess, ExecDriver } from '../kernel';
 import { rfc3339Nano } from '../system/system-service';
 import type { ContainerRecord, HealthConfig, HealthState } from './container';
-import { DEFAULT_PATH } from './spec';
+import { processEnv } from './spec';
 
 /** dockerd's defaults (daemon/health.go): probe every 30 s, 30 s timeout, 3 retries, no start period. */
 export const DEFAULT_INTERVAL_NS = 30e9;
@@ -194,7 +194,7 @@ export class HealthMonitors {
     this.d.event(rec, `exec_start: ${label}`, { execID: execId });
     let proc: ContainerProcess;
     try {
-      proc = await this.d.exec.exec(id, { args: argv, env: probeEnv(rec), cwd: rec.Config.WorkingDir || '/', user: rec.Config.User, tty: false, openStdin: false });
+      proc = await this.d.exec.exec(id, { args: argv, env: processEnv(rec.Config, false), cwd: rec.Config.WorkingDir || '/', user: rec.Config.User, tty: false, openStdin: false });
     } catch (e) {
       const msg = isDockerError(e) && (e.code === 'NotFound' || e.code === 'Forbidden') ? `OCI runtime exec failed: exec failed: unable to start container process: ${(e as Error).message}: unknown` : (e as Error).message;
       return result(-1, msg);
@@ -238,13 +238,6 @@ export class HealthMonitors {
     await this.d.checkpoint(rec);
     if (next.Status !== prev.Status) this.d.event(rec, `health_status: ${next.Status}`);
   }
-}
-
-function probeEnv(rec: ContainerRecord): string[] {
-  const env = [...(rec.Config.Env ?? [])];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
-  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
-  return env;
 }
 
 /** stdout and stderr together, at most MAX_OUTPUT_LEN bytes (then `...`, as dockerd's limitedBuffer). */

@@ -4,14 +4,30 @@ import type { ContainerRecord } from './container';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/**
+ * The environment of a process in the container, as dockerd's CreateDaemonEnvironment: the
+ * container's Env, with PATH (the default when unset), HOSTNAME, and TERM=xterm for a TTY added
+ * when missing; then `extra` (an exec's `-e`) replacing or appending by name.
+ */
+export function processEnv(c: { Env?: string[] | null; Hostname: string }, tty: boolean, extra: string[] = []): string[] {
+  const env = [...(c.Env ?? [])];
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
+  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Hostname}`);
+  if (tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  for (const e of extra) {
+    const key = e.split('=', 1)[0]!;
+    const i = env.findIndex((x) => x.split('=', 1)[0] === key);
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  return env;
+}
+
 /** The OCI-like spec for a container's first process, from its record, the daemon's options and its resolved mounts. */
 export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: DaemonConfig, stateDir: string, mounts: ContainerSpec['mounts'] = []): ContainerSpec {
   const c = rec.Config;
   const h = rec.HostConfig;
-  const env = [...(c.Env ?? [])];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
-  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Hostname}`);
-  if (c.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  const env = processEnv(c, c.Tty);
   const ulimits = new Map(Object.values(config.defaultUlimits).map((u) => [u.Name, u]));
   for (const u of h.Ulimits ?? []) ulimits.set(u.Name, u);
   const dns = h.Dns?.length ? h.Dns : config.dns;

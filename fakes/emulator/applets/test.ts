@@ -96,7 +96,11 @@ function integer(text: string): number {
 async function unary(ctx: AppletContext, op: string, arg: string): Promise<boolean> {
   if (op === '-n') return arg !== '';
   if (op === '-z') return arg === '';
-  if (op === '-t') return false;
+  if (op === '-t') {
+    // Only the standard descriptors exist here; each is a terminal when the process has a TTY and it was not redirected.
+    const fd = Number(arg);
+    return fd === 0 ? ctx.stdio.stdin.isTerminal === true : fd === 1 ? ctx.stdio.stdout.isTerminal === true : fd === 2 ? ctx.stdio.stderr.isTerminal === true : false;
+  }
   if (!UNARY_FILE.has(op)) {
     if (op.startsWith('-')) throw new TestSyntaxError(`${op}: unary operator expected`);
     throw new TestSyntaxError(`${arg}: unknown operand`);

@@ -6,6 +6,7 @@ import { test } from '../applets/test';
 import { SIGNALS, signalName, signalNumber } from '../signals';
 import { BreakSignal, ContinueSignal, ExitSignal, ReturnSignal } from './control';
 import type { Shell } from './interpreter';
+import { ulimit } from './ulimit';
 
 /** A builtin runs inside the shell's process with the shell's (redirected) descriptors. */
 export type Builtin = (sh: Shell, argv: string[]) => Promise<number>;
@@ -346,6 +347,8 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
     if (argv.length === 1) await sh.out('0022\n');
     return 0;
   },
+
+  ulimit,
 
   async hash() {
     return 0;

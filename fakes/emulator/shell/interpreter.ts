@@ -8,6 +8,7 @@ import { resolutionExitCode, shellErrorMessage } from '../resolve';
 import { ArithmeticError, evaluate } from './arith';
 import type { AndOr, Command, List, Pipeline, Redirect } from './ast';
 import { BUILTINS, SPECIAL_BUILTINS } from './builtins';
+import type { Rlimit } from './ulimit';
 import { BreakSignal, ContinueSignal, ExitSignal, ReturnSignal } from './control';
 import { ExpansionError, expandPattern, expandString, expandWords, type ExpandHost } from './expand';
 import { ShellSyntaxError } from './lexer';
@@ -38,6 +39,8 @@ export class Shell {
   vars = new Map<string, ShellVar>();
   functions = new Map<string, Command>();
   positional: string[] = [];
+  /** Resource limits this shell set with `ulimit` (over the machine's). */
+  limits = new Map<string, Rlimit>();
   arg0 = 'sh';
   status = 0;
   lastBackground: number | undefined;

@@ -25,9 +25,11 @@ type Q = Record<string, string | undefined>;
 
 /**
  * Connect a client's stdin to the container: at once when it runs, else when it starts.
- * With StdinOnce the container's stdin is closed when the client's ends (docker run -i).
+ * With StdinOnce the container's stdin is closed when the client's ends (docker run -i), but
+ * never a TTY's (as dockerd): `docker run -it` then ctrl-p ctrl-q leaves the shell running.
  */
-function wireStdin(b: AttachBackend, rec: ContainerRecord, input: PassThrough, closeStdin: boolean): void {
+function wireStdin(b: AttachBackend, rec: ContainerRecord, input: PassThrough): void {
+  const closeStdin = rec.Config.StdinOnce && !rec.Config.Tty;
   void b.whenStarted(rec.ID).then((rt) => {
     const stdin = rt?.stdin;
     if (!stdin) {
@@ -76,7 +78,7 @@ export function registerAttachRoutes(app: FastifyInstance, b: AttachBackend): vo
       stdin.pipe(detach);
       const toProcess = new PassThrough();
       detach.pipe(toProcess);
-      wireStdin(b, rec, toProcess, rec.Config.StdinOnce);
+      wireStdin(b, rec, toProcess);
     }
     b.attached(rec.ID);
     await bridgeHijacked(socket, { stdin, closeStdin: true, output: out });
@@ -96,7 +98,7 @@ export function registerAttachRoutes(app: FastifyInstance, b: AttachBackend): vo
     if (queryBool(q.stdin) && rec.Config.OpenStdin) {
       const toProcess = new PassThrough();
       ws.pipe(toProcess);
-      wireStdin(b, rec, toProcess, rec.Config.StdinOnce);
+      wireStdin(b, rec, toProcess);
     } else ws.resume();
     b.attached(rec.ID);
   });

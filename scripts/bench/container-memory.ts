@@ -1,0 +1,110 @@
+import type { DockerClient } from '../../src/client/client';
+import type { Benchmark, Metric } from './benchmark';
+import { timeMetrics } from './container-run';
+import { removeContainers } from './containers';
+import { apiClient, DockerCli, missingCli } from './docker-cli';
+import { commandOf, describeGroup, groupMemory, parentOf } from './process-memory';
+import { sleep } from './processes';
+import { descendants } from './procfs';
+import { BENCH_LABEL, withBusybox } from './test-image';
+
+/** An argument no other process on the machine is likely to have: how a container's `sleep` is told from a stranger's. */
+const SLEEP_SECONDS = '86399';
+
+/** What the benchmark found behind the running containers. */
+interface ContainerProcesses {
+  /** Each container's monitor (conmon, containerd-shim): the parent of its first process. */
+  monitors: Set<number>;
+  /** The containers' own processes and their descendants: not the daemon's memory. */
+  workload: Set<number>;
+}
+
+/**
+ * The real processes behind `ids`: a container whose State.Pid runs our `sleep` is a real one; its
+ * parent is the monitor (conmon and containerd-shim-runc-v2 are both subreapers, so the container's
+ * first process is their child). A parent among `daemonPids` (the processes the daemon had before
+ * any container ran) is the daemon itself, not a monitor. On the fake backend the pids are
+ * emulated and nothing is found.
+ */
+async function containerProcesses(client: DockerClient, ids: readonly string[], daemonPids: ReadonlySet<number>): Promise<ContainerProcesses> {
+  const monitors = new Set<number>();
+  const workload = new Set<number>();
+  for (const id of ids) {
+    const info = await client.json<{ State: { Pid: number } }>('GET', `/containers/${id}/json`);
+    const pid = info.State.Pid;
+    const argv = pid > 0 ? await commandOf(pid) : undefined;
+    if (!argv || argv[0]?.endsWith('sleep') !== true || argv[1] !== SLEEP_SECONDS) continue;
+    workload.add(pid);
+    for (const d of await descendants(pid)) workload.add(d);
+    const parent = await parentOf(pid);
+    if (parent !== undefined && parent > 1 && !daemonPids.has(parent)) monitors.add(parent);
+  }
+  return { monitors, workload };
+}
+
+const mib = (key: string, label: string, value: number, note?: string): Metric => ({ key, label, unit: 'MiB', value, better: 'lower', note });
+
+/**
+ * Memory of the daemon and its monitors with `--running` `sleep` containers running (`docker run
+ * -d`, one after the other, timed), against the same daemon before them: RSS and PSS summed over
+ * the daemon's processes (ours: the daemon and its descendants; theirs: --against-pid, e.g.
+ * dockerd + containerd) plus each container's monitor, without the containers' own processes.
+ * The marginal figure per container is (with N - before) / N. RSS counts every shared library page
+ * in every monitor again; PSS divides shared pages among their users, and USS (per monitor) counts
+ * only the pages no other process maps: what one more container really costs lies between them.
+ */
+export const containerMemory: Benchmark = {
+  name: 'container-memory',
+  description: 'daemon + monitors RSS/PSS with --running `sleep` containers (docker run -d), the marginal RSS per container, and run -d latency',
+  skipReason: (_t, ctx) => missingCli(ctx),
+  async run(target, ctx) {
+    const { running, settleMs, concurrency } = ctx.options;
+    const session = await target.session();
+    const cli = DockerCli.for(session.endpoint, ctx);
+    const client = apiClient(session.endpoint);
+    return withBusybox(cli, ctx, async (image) => {
+      await sleep(settleMs);
+      const owners0 = await session.memoryPids();
+      if (owners0.pids.length === 0) throw new Error(`no process to measure: ${owners0.source}`);
+      const before = await groupMemory(owners0.pids);
+      const ids: string[] = [];
+      const runTimes: number[] = [];
+      try {
+        for (let i = 0; i < running; i++) {
+          const r = await cli.run(['run', '-d', '--network', 'none', '--label', `${BENCH_LABEL}=1`, image, 'sleep', SLEEP_SECONDS]);
+          ids.push(r.stdout.trim());
+          runTimes.push(r.ms);
+        }
+        ctx.progress(`container-memory ${target.side}: ${ids.length} containers running`);
+        await sleep(settleMs);
+        const owners = await session.memoryPids();
+        const found = await containerProcesses(client, ids, new Set(owners0.pids));
+        const all = new Set([...owners.pids, ...found.monitors].filter((p) => !found.workload.has(p)));
+        const daemonPids = [...all].filter((p) => !found.monitors.has(p));
+        const total = await groupMemory(all);
+        const daemon = await groupMemory(daemonPids);
+        const monitors = await groupMemory(found.monitors);
+        const n = ids.length;
+        const metrics: Metric[] = [
+          ...timeMetrics('run-d', `docker run -d busybox sleep (${n} in a row)`, runTimes, '--network none'),
+          mib('cmem.before.rss', 'daemon RSS before the containers', before.rssMiB, describeGroup(before)),
+          mib('cmem.total.rss', `daemon + monitors RSS, ${n} running`, total.rssMiB, `${describeGroup(daemon)}${found.monitors.size > 0 ? ` + ${found.monitors.size} monitors ${describeGroup(monitors, 2)}` : ' (no monitor processes)'}; pids from ${owners.source}`),
+          mib('cmem.total.pss', `daemon + monitors PSS, ${n} running`, total.pssMiB),
+          mib('cmem.daemon.rss', `daemon alone RSS, ${n} running`, daemon.rssMiB),
+          mib('cmem.marginal.rss', 'marginal RSS per running container', (total.rssMiB - before.rssMiB) / n),
+          mib('cmem.marginal.pss', 'marginal PSS per running container', (total.pssMiB - before.pssMiB) / n),
+        ];
+        if (found.monitors.size > 0) {
+          metrics.push(
+            mib('cmem.monitor.rss', 'monitor RSS per running container', monitors.rssMiB / found.monitors.size, `${found.monitors.size} monitors for ${n} containers`),
+            mib('cmem.monitor.pss', 'monitor PSS per running container', monitors.pssMiB / found.monitors.size),
+            mib('cmem.monitor.uss', 'monitor USS (private) per running container', monitors.ussMiB / found.monitors.size),
+          );
+        }
+        return metrics;
+      } finally {
+        await removeContainers(client, ids, concurrency);
+      }
+    });
+  },
+};
