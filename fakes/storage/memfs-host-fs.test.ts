@@ -36,3 +36,27 @@ describe('memfsHostFs frees what it removes', () => {
     await expect(fs.rm('/nope')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('chrootFs over memfs', () => {
+  it('a read stream destroyed early closes its file, so removing the file frees it', async () => {
+    const { chrootFs } = await import('../../src/kernel/chroot-fs');
+    const fs = memfsHostFs();
+    await fs.mkdir('/root/bin', { recursive: true });
+    const baseline = nodeCount(fs);
+    const view = chrootFs(fs, '/root');
+    for (let i = 0; i < 10; i++) {
+      await fs.writeFileAtomic('/root/bin/busybox', Buffer.alloc(256 * 1024, 1));
+      await new Promise<void>((resolve) => {
+        const s = view.createReadStream('/bin/busybox');
+        s.once('data', () => {
+          s.destroy();
+          setImmediate(resolve);
+        });
+      });
+      await fs.rm('/root/bin/busybox');
+    }
+    const fds = Object.keys((fs.vol as unknown as { _core: { fds: Record<number, unknown> } })._core.fds ?? {}).length;
+    expect(fds).toBe(0);
+    expect(nodeCount(fs)).toBe(baseline);
+  });
+});

@@ -78,7 +78,15 @@ export function chrootFs(base: HostFs, root: string): HostFs {
     createReadStream(p) {
       const out = new PassThrough();
       follow(p).then(
-        (rp) => base.createReadStream(rp).on('error', (e) => out.destroy(e)).pipe(out),
+        (rp) => {
+          if (out.destroyed) return;
+          const inner = base.createReadStream(rp);
+          inner.on('error', (e) => out.destroy(e));
+          // A reader that stops early (destroys `out`) must close the file too, or its
+          // descriptor (and, in memory, the file's contents) stays held.
+          out.once('close', () => inner.destroy());
+          inner.pipe(out);
+        },
         (e: Error) => out.destroy(e),
       );
       return out;
