@@ -146,6 +146,14 @@ describe.skipIf(!!reason)('the Linux backend through the built daemon and the do
     expect(await ok(d, ['run', '--rm', '--ulimit', 'nofile=1234:1234', IMAGE, 'sh', '-c', 'ulimit -n'])).toBe('1234');
   });
 
+  it('--device gives the container the host node (type and numbers) and a bad one is refused', async () => {
+    const out = await ok(d, ['run', '--rm', '--device', '/dev/null:/dev/xnull', IMAGE, 'sh', '-c', 'test -c /dev/xnull && echo char; echo hi > /dev/xnull && echo writable']);
+    expect(out.split('\n').map((l) => l.trim())).toEqual(['char', 'writable']);
+    const bad = await dockerCli(d.host, ['run', '--rm', '--device', '/nonexistent-device', IMAGE, 'true']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('error gathering device information while adding custom device "/nonexistent-device"');
+  });
+
   it('-m 32m and more allocated: OOM-killed, exit 137, State.OOMKilled and an oom event', async () => {
     const name = 'lr-oom';
     const since = (Date.now() / 1000).toFixed(3);

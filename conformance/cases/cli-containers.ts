@@ -72,6 +72,17 @@ function cliCases(ctx: SuiteContext): void {
       expect(await ok(['ps', '-a', '-q', '--filter', `name=${n}`])).toBe('');
     });
 
+    it('a command that does not exist: exit 127 with the runtime\'s message, and --rm removes the container', async () => {
+      const n = name('nosuch');
+      const r = await cli(['run', '--rm', '--name', n, image, 'nosuchcmd']);
+      expect(r.code).toBe(127);
+      expect(r.stderr).toContain('exec: "nosuchcmd": executable file not found in $PATH');
+      expect(await ok(['ps', '-a', '-q', '--filter', `name=${n}`])).toBe('');
+      const kept = await cli(['run', '--name', `${n}-kept`, image, 'nosuchcmd']);
+      expect(kept.code).toBe(127);
+      expect(await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', `${n}-kept`])).toBe('created 127');
+    });
+
     it('-e, --hostname and -w reach the process; --ulimit sets its limit', async () => {
       expect(await ok(['run', '--rm', '-e', 'A=1', '--hostname', 'h1', '-w', '/tmp', image, 'sh', '-c', 'echo $A; hostname; pwd'])).toBe('1\nh1\n/tmp');
       expect(await ok(['run', '--rm', '--ulimit', 'nofile=1234:1234', image, 'sh', '-c', 'ulimit -n; ulimit -Hn'])).toBe('1234\n1234');

@@ -81,8 +81,30 @@ async function loadTls(files: TlsFiles) {
 type TlsOptions = Awaited<ReturnType<typeof loadTls>>;
 
 /** An HTTP server, or an HTTPS one when `tls` is given. */
+/** Every open socket of each server, hijacked ones included (the http server forgets those). */
+const SOCKETS = new WeakMap<Server, Set<import('node:net').Socket>>();
+
+const FORCED = new WeakMap<Server, () => void>();
+
+/**
+ * Destroy whatever connections are still open on `server` (the end of a graceful stop). A
+ * connection taken over by attach/exec is no longer counted the same way by node's server, so
+ * `close` is also released here rather than waiting for a count that never reaches zero.
+ */
+export function destroyConnections(server: Server): void {
+  server.closeAllConnections();
+  for (const s of SOCKETS.get(server) ?? []) s.destroy();
+  setImmediate(() => FORCED.get(server)?.());
+}
+
 function createServer(handler: RequestHandler, tls: TlsOptions | undefined): Server {
   const server = tls ? (createHttpsServer(tls, handler) as unknown as Server) : createHttpServer(handler);
+  const sockets = new Set<import('node:net').Socket>();
+  SOCKETS.set(server, sockets);
+  server.on(tls ? 'secureConnection' : 'connection', (s: import('node:net').Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   // Attach and exec upgrade the connection: route those requests through the same handler.
   installUpgradeRouting(server, handler);
   return server;
@@ -103,6 +125,7 @@ function listen(server: Server, arg: number | string | { fd: number } | { host: 
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
+    FORCED.set(server, resolve);
     server.close(() => resolve());
     server.closeIdleConnections();
   });

@@ -209,7 +209,14 @@ export class ContainerService {
       if (rec.State.Running) throw new NotModifiedError('container already started');
       if (rec.State.Status === 'removing' || rec.State.Dead) throw new ConflictError(`container is marked for removal and cannot be started`);
       rec.HasBeenManuallyStopped = false;
-      await this.startProcess(rec);
+      try {
+        await this.startProcess(rec);
+      } catch (e) {
+        // As dockerd: a container that cannot start is removed when it was made with --rm
+        // (the docker CLI waits for that removal before it reports the error).
+        if (rec.HostConfig.AutoRemove) await this.removeNow(rec, { removeVolumes: true }).catch(() => undefined);
+        throw e;
+      }
     });
   }
 

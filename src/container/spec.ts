@@ -86,5 +86,10 @@ export function buildSpec(rec: ContainerRecord, rootfs: MountedFs, config: Daemo
     noNewPrivileges: (h.SecurityOpt as string[] | null | undefined)?.some((o) => /^no-new-privileges(:true|=true)?$/.test(o)) ?? false,
     oomScoreAdj: (h.OomScoreAdj as number | undefined) || undefined,
     shmSize: h.ShmSize || undefined,
+    devices: ((h.Devices as { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }[] | null | undefined) ?? []).map((d) => ({
+      pathOnHost: d.PathOnHost ?? '',
+      pathInContainer: d.PathInContainer ?? '',
+      permissions: d.CgroupPermissions ?? 'rwm',
+    })),
   };
 }

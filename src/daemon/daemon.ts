@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server';
-import { openListeners, type Listener } from '../api/listeners';
+import { destroyConnections, openListeners, type Listener } from '../api/listeners';
 import type { DaemonConfig } from '../config/daemon-options';
 import { formatHost } from '../config/hosts';
 import { Engine } from '../engine/engine';
@@ -116,7 +116,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           const closing = Promise.all(listeners.map((l) => l.close()));
           await containers?.service.shutdown(Math.ceil(graceMs / 1000));
           await engine.shutdown(graceMs);
-          for (const l of listeners) l.server.closeAllConnections();
+          // Attach/exec/logs/events streams that are still open end here.
+          for (const l of listeners) destroyConnections(l.server);
           await closing;
           await app.close();
           await volumes.close();

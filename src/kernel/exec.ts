@@ -55,7 +55,8 @@ export interface ContainerSpec {
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
   shmSize?: number;
-  devices?: { pathOnHost: string; pathInContainer: string; type: 'c' | 'b'; major: number; minor: number; permissions: string }[];
+  /** `--device`: the driver finds the host node's type and numbers. */
+  devices?: { pathOnHost: string; pathInContainer: string; permissions: string }[];
 }
 
 export interface ExitStatus {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -149,7 +149,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
     cgroups: layout,
     cgroupOf,
 
-    async start(spec: ContainerSpec & LinuxSpecExtras): Promise<ContainerProcess> {
+    async start(spec: ContainerSpec): Promise<ContainerProcess> {
       checkId(spec.id);
       if (containers.get(spec.id)?.running) throw new ConflictError(`Container ${spec.id} is already running`);
       containers.delete(spec.id);
@@ -161,7 +161,8 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
         const net = joinPath(spec.namespaces.network, 'net', 'network');
         const pid = joinPath(spec.namespaces.pid, 'pid', 'pid');
         const ipc = joinPath(spec.namespaces.ipc, 'ipc', 'ipc');
-        const config = buildOciConfig(spec, {
+        const devices = await resolveDevices(spec.devices ?? []);
+        const config = buildOciConfig({ ...spec, resolvedDevices: devices }, {
           user,
           cgroupsPath: cgroupsPathFor(spec.id),
           etcFiles,
@@ -340,3 +341,24 @@ async function netStats(pid: number, mode: ContainerSpec['namespaces']['network'
 }
 
 export { CGROUP_PARENT };
+
+/** `--device` host nodes with their type and numbers, as Docker reads them (stat of the host path). */
+async function resolveDevices(list: NonNullable<ContainerSpec['devices']>): Promise<NonNullable<LinuxSpecExtras['resolvedDevices']>> {
+  const out: NonNullable<LinuxSpecExtras['resolvedDevices']> = [];
+  for (const d of list) {
+    const st = await stat(d.pathOnHost).catch((e: NodeJS.ErrnoException) => {
+      throw new InvalidParameterError(`error gathering device information while adding custom device "${d.pathOnHost}": ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`);
+    });
+    if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidParameterError(`error gathering device information while adding custom device "${d.pathOnHost}": not a device node`);
+    const rdev = Number(st.rdev);
+    out.push({
+      pathOnHost: d.pathOnHost,
+      pathInContainer: d.pathInContainer || d.pathOnHost,
+      type: st.isCharacterDevice() ? 'c' : 'b',
+      major: (rdev >> 8) & 0xfff,
+      minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+      permissions: d.permissions || 'rwm',
+    });
+  }
+  return out;
+}

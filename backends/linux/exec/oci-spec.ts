@@ -166,7 +166,7 @@ export interface LinuxSpecExtras {
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
   shmSize?: number;
-  devices?: { pathOnHost: string; pathInContainer: string; type: 'c' | 'b'; major: number; minor: number; permissions: string }[];
+  resolvedDevices?: { pathOnHost: string; pathInContainer: string; type: 'c' | 'b'; major: number; minor: number; permissions: string }[];
 }
 
 /** What the driver resolved for the spec: namespace paths of other containers, host files, the user. */
@@ -245,7 +245,7 @@ export function buildOciConfig(spec: ContainerSpec & LinuxSpecExtras, ctx: OciCo
   const resources = ociResources(spec.resources);
   resources.devices = spec.privileged ? [{ allow: true, access: 'rwm' }] : [...DEFAULT_DEVICE_RULES];
   const devices: NonNullable<OciConfig['linux']['devices']> = [];
-  for (const d of spec.devices ?? []) {
+  for (const d of spec.resolvedDevices ?? []) {
     devices.push({ path: d.pathInContainer, type: d.type, major: d.major, minor: d.minor, fileMode: 0o666, uid: 0, gid: 0 });
     resources.devices.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.permissions || 'rwm' });
   }
