@@ -1,7 +1,7 @@
-import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Volume } from 'memfs';
 import type { HostFs } from '../../src/kernel/host-fs';
+import { memfsHostFs } from '../storage/memfs-host-fs';
 import { builtinApplets } from './applets/index';
 import type { Clock } from './clock';
 import type { EmulatorHooks } from './context';
@@ -9,40 +9,11 @@ import { createEmulator, type Emulator, type SpawnOptions } from './emulator';
 import { APPLET_MARKER } from './resolve';
 
 /**
- * Test support: a HostFs over a memfs volume (the operations the emulator uses) and a
- * busybox-like root filesystem laid out as the emulated registry's busybox image is.
+ * Test support: the fake backend's own HostFs over a memfs volume, and a busybox-like root
+ * filesystem laid out as the emulated registry's busybox image is.
  */
 export function memHostFs(vol: Volume = new Volume()): HostFs {
-  const p = vol.promises;
-  const unsupported = (op: string) => async (): Promise<never> => {
-    throw Object.assign(new Error(`${op} not supported`), { code: 'ENOTSUP' });
-  };
-  return {
-    readFile: async (path) => Buffer.from(await p.readFile(path)),
-    async writeFileAtomic(path, data, mode = 0o600) {
-      const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.${Math.random().toString(16).slice(2)}.tmp`);
-      await p.writeFile(tmp, data, { mode });
-      await p.rename(tmp, path);
-    },
-    mkdir: async (path, opts) => void (await p.mkdir(path, opts)),
-    readdir: async (path) => (await p.readdir(path)).map(String),
-    stat: async (path) => (await p.stat(path)) as never,
-    lstat: async (path) => (await p.lstat(path)) as never,
-    rm: (path, opts) => p.rm(path, opts),
-    rename: (a, b) => p.rename(a, b),
-    chmod: (path, mode) => p.chmod(path, mode),
-    exists: async (path) => vol.existsSync(path),
-    readlink: async (path) => String(await p.readlink(path)),
-    symlink: (target, path) => p.symlink(target, path),
-    link: (existing, path) => p.link(existing, path),
-    lchown: (path, uid, gid) => p.lchown(path, uid, gid),
-    lutimes: (path, atime, mtime) => p.lutimes(path, atime, mtime),
-    mknod: unsupported('mknod'),
-    createReadStream: (path) => vol.createReadStream(path) as unknown as Readable,
-    createWriteStream: (path, opts) => vol.createWriteStream(path, { flags: 'wx', mode: opts?.mode ?? 0o644 }) as unknown as Writable,
-    listXattrs: async () => ({}),
-    setXattr: unsupported('setXattr'),
-  };
+  return memfsHostFs(vol);
 }
 
 /** A root like the emulated busybox image: /bin/busybox marker, applets as symlinks, passwd, group. */
