@@ -22,7 +22,7 @@ interface Running {
 
 let nextHostPid = 20_000;
 
-function toDockerError(e: unknown): unknown {
+function asDockerError(e: unknown): unknown {
   if (!(e instanceof StartError)) return e;
   if (e.kind === 'not-found') return new NotFoundError(e.message);
   return new ForbiddenError(e.message);
@@ -99,7 +99,7 @@ export function createFakeExecDriver(opts: { clock?: Clock } = {}): ExecDriver {
       try {
         init = await emulator.spawn({ argv: spec.process.args, env: spec.process.env, cwd: spec.process.cwd, user: spec.process.user, tty: spec.process.tty, stdin });
       } catch (e) {
-        throw toDockerError(e);
+        throw asDockerError(e);
       }
       const hostPid = nextHostPid++;
       containers.set(spec.id, { emulator, init, hostPid, resources: spec.resources, started: Date.now(), paused: false, hasEth0: spec.namespaces.network === 'private' });
@@ -116,7 +116,7 @@ export function createFakeExecDriver(opts: { clock?: Clock } = {}): ExecDriver {
       try {
         p = await c.emulator.spawn({ argv: ps.args, env: ps.env, cwd: ps.cwd, user: ps.user, tty: ps.tty, stdin });
       } catch (e) {
-        throw toDockerError(e);
+        throw asDockerError(e);
       }
       if (c.paused) p.signal('SIGSTOP');
       // Host pids as `top` shows them: the container's first pid plus the emulated pid.

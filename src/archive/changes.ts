@@ -63,7 +63,7 @@ function statDifferent(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs;
 }
 
-export function toDockerChanges(changes: LayerChange[]): Change[] {
+export function asDockerChanges(changes: LayerChange[]): Change[] {
   return changes.map((c) => ({ Path: `/${c.rel}`, Kind: c.kind }));
 }
 

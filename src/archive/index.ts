@@ -4,7 +4,7 @@
  */
 export { applyLayer } from './apply-layer';
 export { applyLayerAtomically, copyTree, recoverStagedApplies } from './copy-tree';
-export { layerChanges, changesSize, toDockerChanges, type LayerChange } from './changes';
+export { layerChanges, changesSize, asDockerChanges, type LayerChange } from './changes';
 export { exportLayer } from './export-layer';
 export { memberRelPath, checkSymlinkTarget } from './member-path';
 export { abs, lstatOrNull, makedev, devMajor, devMinor, LAYER_ID_PATTERN, type Tree } from './tree';

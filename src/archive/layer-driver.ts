@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors';
 import type { Change, MountedFs, StorageDriver } from '../kernel/storage';
-import { changesSize, layerChanges, toDockerChanges, type LayerChange } from './changes';
+import { changesSize, layerChanges, asDockerChanges, type LayerChange } from './changes';
 import { applyLayerAtomically } from './copy-tree';
 import { exportLayer } from './export-layer';
 import { LAYER_ID_PATTERN, type Tree } from './tree';
@@ -119,7 +119,7 @@ export abstract class LayerDriver implements StorageDriver {
   }
 
   async changes(id: string, parent: string | null): Promise<Change[]> {
-    return toDockerChanges(await this.layerChanges(id, parent));
+    return asDockerChanges(await this.layerChanges(id, parent));
   }
 
   async diff(id: string, parent: string | null): Promise<Readable> {

@@ -154,24 +154,24 @@ export class Distribution {
     const layers = manifest.layers;
     const files: (string | undefined)[] = [];
     try {
-      const todo: number[] = [];
+      const missing: number[] = [];
       for (let i = 0; i < layers.length; i++) {
         const id = layers[i]!.digest.slice(7, 19);
         if (this.d.images.layers.has(chains[i]!)) opts.progress({ status: 'Already exists', progressDetail: {}, id });
         else {
           opts.progress({ status: 'Pulling fs layer', progressDetail: {}, id });
-          todo.push(i);
+          missing.push(i);
         }
       }
       let next = 0;
       const worker = async () => {
-        while (next < todo.length) {
-          const i = todo[next++]!;
+        while (next < missing.length) {
+          const i = missing[next++]!;
           files[i] = await this.download(s, layers[i]!, opts.progress, opts.signal);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_DOWNLOADS, todo.length) }, worker));
-      for (const i of todo) {
+      await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_DOWNLOADS, missing.length) }, worker));
+      for (const i of missing) {
         const l = layers[i]!;
         const id = l.digest.slice(7, 19);
         const parent = i === 0 ? null : chains[i - 1]!;
