@@ -10,6 +10,7 @@ import { startDaemon, type RunningDaemon } from '../src/daemon/daemon';
 import type { KernelFactory } from '../src/kernel';
 import { imagesArchiveCases } from './cases/images-archive';
 import { systemCases } from './cases/system';
+import { attachWsCases } from './cases/attach-ws';
 import { imageCases } from './cases/images';
 import { imagesRegistryCases } from './cases/images-registry';
 import { volumeCases } from './cases/volumes';
@@ -51,6 +52,7 @@ export type CaseGroup = (ctx: SuiteContext) => void;
 /** The API areas, each defined once in conformance/cases and run against every backend. */
 export const AREAS: Record<string, CaseGroup> = {
   system: systemCases,
+  'attach-ws': attachWsCases,
   images: imageCases,
   'images-registry': imagesRegistryCases,
   volumes: volumeCases,
