@@ -52,7 +52,6 @@ export type CaseGroup = (ctx: SuiteContext) => void;
 /** The API areas, each defined once in conformance/cases and run against every backend. */
 export const AREAS: Record<string, CaseGroup> = {
   system: systemCases,
-  'attach-ws': attachWsCases,
   images: imageCases,
   'images-registry': imagesRegistryCases,
   volumes: volumeCases,
@@ -62,6 +61,8 @@ export const AREAS: Record<string, CaseGroup> = {
   containers: containerCases,
   'cli-containers': cliContainerCases,
   'container-volumes': containerVolumeCases,
+  // Runs late: it pulls the test image, which the image cases expect to be absent at first.
+  'attach-ws': attachWsCases,
 };
 
 export interface SuiteOptions {
