@@ -53,7 +53,7 @@ describe('docker import', () => {
   });
 
   it.each([
-    ['a bzip2 body', () => Buffer.from('BZh91AY&SYxxxxxxxx'), {}, /bzip2-compressed: only plain and gzip/],
+    ['a bzip2 body', () => Buffer.from('BZh91AY&SY\x01\x02\x03\x04'), {}, /bzip2-compressed: only plain and gzip/],
     ['an xz body', () => Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2]), {}, /xz-compressed/],
     ['an empty body', () => Buffer.alloc(0), {}, /the imported archive is empty/],
     ['an invalid change', () => rootfs, { changes: ['RUN rm -rf /'] }, /run is not a valid change command/],
