@@ -16,6 +16,7 @@ import { DAEMON_VERSION } from '../version';
 import type { ContainerRecord } from './container';
 import type { ContainerStore } from './container-store';
 import { publishContainerEvent } from './container-fs';
+import { MANAGED_FILES } from './spec';
 
 /** POST /commit's parameters. */
 export interface CommitRequest {
@@ -41,8 +42,6 @@ export interface CommitDeps {
   unpause(id: string): Promise<void>;
 }
 
-/** Files Docker bind-mounts into a container: never part of a committed layer. */
-const MANAGED_FILES = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf']);
 
 /**
  * `docker commit` (dockerd's CreateImageFromContainer): a new image whose top layer is the
@@ -171,7 +170,7 @@ function withoutManagedFiles(source: Readable): Readable {
   const pack = tar.pack();
   extract.on('entry', (header, stream, next) => {
     const name = header.name.replace(/^\.?\/+/, '').replace(/\/$/, '');
-    if (MANAGED_FILES.has(name) && header.type === 'file') {
+    if (MANAGED_FILES.has(`/${name}`) && header.type === 'file') {
       stream.on('end', next).resume();
       return;
     }

@@ -4,10 +4,9 @@ import type { ImageService } from '../image/image-service';
 import { parseUntil } from '../image/image-service';
 import type { ExecDriver, StorageDriver } from '../kernel';
 import type { ContainerService, WaitCondition } from './container-service';
+import { MANAGED_FILES } from './spec';
 import { filterContainers, inspectView, listView } from './container-view';
 
-/** Files Docker manages (bind-mounted there): not reported by `docker diff`. */
-const MANAGED = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
 
 /** The container routes' backend over the container service. */
 export function containersBackend(svc: ContainerService, images: ImageService, storage: StorageDriver, exec: ExecDriver, execIds: (id: string) => string[]): ContainersBackend {
@@ -47,7 +46,7 @@ export function containersBackend(svc: ContainerService, images: ImageService, s
     },
     async changes(ref) {
       const r = store.get(ref);
-      let list = (await storage.changes(r.RWLayer, r.InitLayer)).filter((c) => !MANAGED.has(c.Path));
+      let list = (await storage.changes(r.RWLayer, r.InitLayer)).filter((c) => !MANAGED_FILES.has(c.Path));
       // /etc changed only because of the managed files: not a change the user made.
       if (!list.some((c) => c.Path.startsWith('/etc/'))) list = list.filter((c) => !(c.Path === '/etc' && c.Kind === 0));
       return list.length ? list.map((c) => ({ Path: c.Path, Kind: c.Kind })) : null;

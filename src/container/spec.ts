@@ -2,6 +2,9 @@ import type { DaemonConfig } from '../config/daemon-options';
 import type { ContainerSpec, MountedFs } from '../kernel';
 import type { ContainerRecord } from './container';
 
+/** Files Docker manages in every container (bind-mounted there): not the user's changes, never committed. */
+export const MANAGED_FILES: ReadonlySet<string> = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**

@@ -1,3 +1,4 @@
+import type { StatsSample } from '../../../src/kernel';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -68,14 +69,8 @@ function keyValues(text: string | undefined): Record<string, number> {
 
 const num = (s: string | undefined) => (s === undefined || s === 'max' ? undefined : Number(s));
 
-export interface CgroupSample {
-  cpuTotalNs: number;
-  memoryUsage: number;
-  memoryLimit: number;
-  memoryStats: Record<string, number>;
-  pids: number;
-  blkio: { op: string; major: number; minor: number; value: number }[];
-}
+/** What the cgroup files tell of a container: the cgroup part of the kernel's StatsSample. */
+export type CgroupSample = Pick<StatsSample, 'cpuTotalNs' | 'memoryUsage' | 'memoryLimit' | 'memoryStats' | 'pids' | 'blkio'>;
 
 /** Paths of one container's cgroup in each place it lives. */
 export class ContainerCgroup {
