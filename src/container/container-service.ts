@@ -258,8 +258,8 @@ export class ContainerService {
       if (!rec || this.runtimes.get(id) !== runtime) return;
       this.runtimes.delete(id);
       if (this.outputs.get(id) === runtime.output) this.outputs.delete(id);
-      await this.d.exec.delete(id).catch(() => undefined);
-      await this.d.storage.put(rec.RWLayer).catch(() => undefined);
+      // The runtime's state and the rootfs mount are independent: both go at once.
+      await Promise.all([this.d.exec.delete(id).catch(() => undefined), this.d.storage.put(rec.RWLayer).catch(() => undefined)]);
       await this.d.mounts.stopped(rec);
       rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: now() };
       this.health.stop(rec);
@@ -270,10 +270,13 @@ export class ContainerService {
         rec.State.Restarting = true;
         rec.State.Status = 'restarting';
       }
-      await this.d.store.save(rec);
+      const autoRemove = !restart && rec.HostConfig.AutoRemove && !this.shuttingDown;
+      // A container removed right away is not saved as exited first: a crash in between finds it
+      // "running" with its monitor gone, and AutoRemove removes it at the next start.
+      if (!autoRemove) await this.d.store.save(rec);
       this.notifyWaiters(rec, ['not-running', 'next-exit']);
       if (restart) this.scheduleRestart(rec);
-      else if (rec.HostConfig.AutoRemove && !this.shuttingDown) await this.removeNow(rec, { removeVolumes: true });
+      else if (autoRemove) await this.removeNow(rec, { removeVolumes: true });
     });
   }
 

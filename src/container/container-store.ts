@@ -11,6 +11,8 @@ import type { ContainerRecord } from './container';
  */
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
+  /** What hostconfig.json holds on disk, per container (it rarely changes after create). */
+  private readonly hostConfigs = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -26,8 +28,10 @@ export class ContainerStore {
     for (const id of await readdir(this.root)) {
       try {
         const rec = JSON.parse(await readFile(join(this.root, id, 'config.v2.json'), 'utf8')) as ContainerRecord;
-        rec.HostConfig = JSON.parse(await readFile(join(this.root, id, 'hostconfig.json'), 'utf8')) as ContainerRecord['HostConfig'];
+        const hostConfig = await readFile(join(this.root, id, 'hostconfig.json'), 'utf8');
+        rec.HostConfig = JSON.parse(hostConfig) as ContainerRecord['HostConfig'];
         this.byId.set(rec.ID, rec);
+        this.hostConfigs.set(rec.ID, JSON.stringify(rec.HostConfig));
       } catch (e) {
         this.log.warn({ err: e, id }, 'skipping a container directory that cannot be read');
       }
@@ -64,18 +68,23 @@ export class ContainerStore {
     return undefined;
   }
 
-  /** Persist a record (new or changed). */
+  /** Persist a record (new or changed). hostconfig.json is rewritten only when it changed. */
   async save(rec: ContainerRecord): Promise<void> {
     const dir = this.dir(rec.ID);
-    await mkdir(dir, { recursive: true, mode: 0o710 });
     const { HostConfig, ...rest } = rec;
-    await writeAtomic(join(dir, 'hostconfig.json'), JSON.stringify(HostConfig));
+    const hostConfig = JSON.stringify(HostConfig);
+    if (this.hostConfigs.get(rec.ID) !== hostConfig) {
+      await mkdir(dir, { recursive: true, mode: 0o710 });
+      await writeAtomic(join(dir, 'hostconfig.json'), hostConfig);
+      this.hostConfigs.set(rec.ID, hostConfig);
+    }
     await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest));
     this.byId.set(rec.ID, rec);
   }
 
   async delete(id: string): Promise<void> {
     this.byId.delete(id);
+    this.hostConfigs.delete(id);
     await rm(this.dir(id), { recursive: true, force: true });
   }
 }

@@ -56,6 +56,8 @@ interface Tracked {
   init: MonitoredProcess;
   running: boolean;
   networkMode: ContainerSpec['namespaces']['network'];
+  /** The first process has a pid namespace of its own (its exit ends the container's processes). */
+  privatePid: boolean;
   execs: Map<string, MonitoredProcess>;
 }
 
@@ -97,8 +99,8 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
 
   const toProcess = (p: MonitoredProcess): ContainerProcess => ({ pid: p.record.pid, stdin: p.stdin, stdout: p.stdout, stderr: p.stderr, exited: p.exited });
 
-  const track = (id: string, bundle: string, rootfs: string, init: MonitoredProcess, networkMode: Tracked['networkMode']): Tracked => {
-    const t: Tracked = { id, bundle, rootfs, cgroup: cgroupOf(id), init, running: true, networkMode, execs: new Map() };
+  const track = (id: string, bundle: string, rootfs: string, init: MonitoredProcess, networkMode: Tracked['networkMode'], privatePid: boolean): Tracked => {
+    const t: Tracked = { id, bundle, rootfs, cgroup: cgroupOf(id), init, running: true, networkMode, privatePid, execs: new Map() };
     containers.set(id, t);
     void init.exited.then(() => {
       t.running = false;
@@ -106,21 +108,40 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
     return t;
   };
 
-  /** Remove runtime state, the bundle and any cgroup directory the runtime left. */
-  const cleanup = async (id: string): Promise<void> => {
-    await runtime.delete(id).catch((e: unknown) => log?.warn({ err: e, id }, 'runtime delete failed'));
+  /** Remove the cgroup directories; false when one still holds processes. */
+  const removeCgroups = async (id: string): Promise<boolean> => {
+    const results = await Promise.all(
+      cgroupOf(id).allDirs().map((dir) => rmdir(dir).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')),
+    );
+    return results.every(Boolean);
+  };
+
+  /**
+   * Remove runtime state, the bundle and the cgroup. `ended`: the container's first process has
+   * exited and had a pid namespace of its own (the kernel has then ended every other process of
+   * the container), so the runtime's `delete` is done here without a runtime process: its state
+   * directory and the cgroup directories go. Otherwise, or when a cgroup is still busy, the
+   * runtime's `delete --force` kills what is left and removes them.
+   */
+  const cleanup = async (id: string, ended = false): Promise<void> => {
     const bundle = bundleOf(id);
-    for (const rec of await monitorRecords(bundle)) {
-      if (await alive(rec.conmonPid)) {
+    const records = await monitorRecords(bundle);
+    if (ended) await runtime.forgetStopped(id);
+    if (!ended || !(await removeCgroups(id))) {
+      await runtime.delete(id).catch((e: unknown) => log?.warn({ err: e, id }, 'runtime delete failed'));
+    }
+    await Promise.all(
+      records.map(async (rec) => {
+        if (!(await alive(rec.conmonPid))) return;
         try {
           process.kill(rec.conmonPid, 'SIGKILL');
         } catch {
           /* gone */
         }
-      }
-    }
+      }),
+    );
     await rm(bundle, { recursive: true, force: true });
-    for (const dir of cgroupOf(id).allDirs()) await rmdir(dir).catch(() => undefined);
+    await removeCgroups(id);
   };
 
   const writeEtcFiles = async (spec: ContainerSpec) => {
@@ -179,7 +200,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
           oomKilled: () => cgroupOf(spec.id).oomKilled(),
           conmonPath: opts.conmonPath,
         });
-        track(spec.id, bundle, spec.rootfs.root, init, spec.namespaces.network);
+        track(spec.id, bundle, spec.rootfs.root, init, spec.namespaces.network, spec.namespaces.pid === 'private');
         log?.debug({ id: spec.id, pid: init.record.pid, conmon: init.record.conmonPid }, 'container started');
         return toProcess(init);
       } catch (e) {
@@ -280,7 +301,8 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
       }
       for (const p of c?.execs.values() ?? []) await p.detach();
       containers.delete(id);
-      await cleanup(id);
+      const ended = Boolean(c && c.privatePid && (await c.init.exitedYet()));
+      await cleanup(id, ended);
     },
 
     async restore(): Promise<RestoredContainer[]> {
@@ -293,7 +315,8 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
         const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as OciConfig;
         const init = await follow(bundle, rec, { fresh: false, oomKilled: () => cgroupOf(id).oomKilled() });
         const netNs = config.linux.namespaces.find((n) => n.type === 'network');
-        const t = track(id, bundle, config.root.path, init, netNs ? 'private' : 'host');
+        const pidNs = config.linux.namespaces.find((n) => n.type === 'pid');
+        const t = track(id, bundle, config.root.path, init, netNs ? 'private' : 'host', Boolean(pidNs && !pidNs.path));
         const isRunning = (await alive(rec.conmonPid)) && !(await init.exitedYet());
         t.running = isRunning;
         out.push({ id, running: isRunning, process: toProcess(init) });

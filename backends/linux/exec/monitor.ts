@@ -9,7 +9,7 @@ import { K8sLogTailer, type LogPosition } from './k8s-log';
 import { runtimeError, type OciRuntime } from './runtime';
 
 /**
- * The per-process monitor is Debian's `conmon` (2.1): it runs `<runtime> create` (or `exec`),
+ * The per-process monitor is Debian's `conmon` (2.1): it runs `<runtime> run --detach` (or `exec`),
  * holds the process's stdio, writes it to a k8s-file log, writes the exit status to
  * `<dir>/exit`, offers an attach socket (`<dir>/attach`, SOCK_SEQPACKET) and a control fifo
  * (`<dir>/ctl`: `1 <rows> <cols>` resizes the TTY), and keeps doing so while the daemon is down.
@@ -155,7 +155,7 @@ function conmonArgs(o: StartOptions, uuid: string): string[] {
   const args = [
     '--api-version', '1', '--sync',
     '-c', o.containerId, '-u', uuid, '-n', o.containerId,
-    '-r', o.runtime.path,
+    '-r', o.kind === 'init' ? o.runtime.runPath : o.runtime.path,
     ...[...o.runtime.globalArgs, '--log-format', 'json'].map((a) => `--runtime-arg=${a}`),
     '-b', d, '-p', join(d, 'pid'), '--persist-dir', d, '--full-attach',
     '-l', `k8s-file:${join(d, 'log')}`, `--log-size-max=${LOG_SIZE_MAX}`, '--log-level=error',
@@ -167,8 +167,8 @@ function conmonArgs(o: StartOptions, uuid: string): string[] {
 }
 
 /**
- * Start a process under conmon: the container's first process (`runtime create`, then `start`
- * once stdin is connected) or an exec. Fails with the runtime's error mapped by `runtimeError`
+ * Start a process under conmon: the container's first process (`runtime run --detach` through
+ * the runtime's `runPath` wrapper) or an exec. Fails with the runtime's error mapped by `runtimeError`
  * (NotFound for a missing command, Forbidden for a non-executable one); nothing is left running.
  */
 export async function startMonitored(o: StartOptions): Promise<MonitoredProcess> {
@@ -192,7 +192,7 @@ export async function startMonitored(o: StartOptions): Promise<MonitoredProcess>
   const first = await messages.next();
   if (first.done || first.value.data <= 0) {
     await childExit;
-    const what = `${o.runtime.name} ${o.kind === 'init' ? 'create' : 'exec'}`;
+    const what = `${o.runtime.name} ${o.kind === 'init' ? 'run' : 'exec'}`;
     throw runtimeError(what, first.done ? stderr || 'conmon exited without reporting a pid' : first.value.message ?? stderr);
   }
   const record: MonitorRecord = { kind: o.kind, containerId: o.containerId, conmonPid: child.pid!, pid: first.value.data, tty: o.tty, openStdin: o.openStdin };
@@ -204,15 +204,6 @@ export async function startMonitored(o: StartOptions): Promise<MonitoredProcess>
   })();
 
   const proc = await follow(o.dir, record, { fresh: true, oomKilled: o.oomKilled, exitSignal: childExit });
-  if (o.kind === 'init') {
-    try {
-      await o.runtime.start(o.containerId);
-    } catch (e) {
-      await o.runtime.delete(o.containerId).catch(() => undefined);
-      await proc.exited.catch(() => undefined);
-      throw e;
-    }
-  }
   return proc;
 }
 

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidParameterError, NotFoundError, ForbiddenError } from '../../../src/errors';
 import { probeCgroupLayout } from './cgroups';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, MASKED_PATHS, buildOciConfig, filterHostResolvConf, ociResources, resolveCapabilities, type OciContext } from './oci-spec';
-import { runtimeError } from './runtime';
+import { runtimeError, runWrapper } from './runtime';
 import { busyboxSpec, makeTempDir } from './test-support';
 import { resolveUser } from './user';
 
@@ -118,6 +119,19 @@ describe('cgroup layout', () => {
     expect(hybrid.mode).toBe('hybrid');
     expect(hybrid.v1.get('cpuacct')).toBe('/sys/fs/cgroup/cpu,cpuacct');
     expect((await write('31 1 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n')).mode).toBe('v1');
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe("conmon's runtime wrapper", () => {
+  it('turns the first `create` into `run --detach` and keeps every other argument as it was', async () => {
+    const dir = await makeTempDir('tsd-wrap-');
+    const script = join(dir, 'runtime-run');
+    await writeFile(script, runWrapper('/usr/bin/printf'), { mode: 0o755 });
+    const out = execFileSync(script, ['[%s]', '--root', '/x y', 'create', '--bundle', "b'c", '--pid-file', 'p', 'create']).toString();
+    expect(out).toBe("[--root][/x y][run][--detach][--bundle][b'c][--pid-file][p][create]");
+    // An exec (or anything else) passes through untouched.
+    expect(execFileSync(script, ['[%s]', 'exec', '--detach', 'id']).toString()).toBe('[exec][--detach][id]');
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, DockerError, ForbiddenError, InvalidParameterError, NotFoundError, SystemError } from '../../../src/errors';
 import type { CgroupLayout } from './cgroups';
@@ -25,9 +25,17 @@ export interface RuntimeState {
 export class OciRuntime {
   private constructor(
     readonly name: RuntimeName,
-    /** What to exec (crun's wrapper on hybrid hosts) — also given to conmon as `-r`. */
+    /** What to exec (crun's wrapper on hybrid hosts) — also given to conmon as `-r` for execs. */
     readonly path: string,
     readonly root: string,
+    /**
+     * conmon's `-r` for a container's first process: a wrapper that turns conmon's
+     * `<runtime> <global options> create ...` into `run --detach ...`, so that one runtime process
+     * creates and starts the container (a separate `start` costs another runtime process, ~7 ms
+     * with runc). conmon still holds the stdio, becomes the parent (it is a subreaper) and
+     * records the exit, also of a process that ends before the runtime returns.
+     */
+    readonly runPath: string,
   ) {}
 
   static async create(name: RuntimeName, execRoot: string, layout: CgroupLayout): Promise<OciRuntime> {
@@ -41,7 +49,10 @@ export class OciRuntime {
       await writeFile(path, script, { mode: 0o755 });
       await chmod(path, 0o755);
     }
-    return new OciRuntime(name, path, root);
+    const runPath = join(execRoot, `${name}-run`);
+    await writeFile(runPath, runWrapper(path), { mode: 0o755 });
+    await chmod(runPath, 0o755);
+    return new OciRuntime(name, path, root, runPath);
   }
 
   /** The global arguments conmon passes before the runtime command. */
@@ -90,10 +101,6 @@ export class OciRuntime {
     await this.run(['resume', id]);
   }
 
-  async start(id: string): Promise<void> {
-    await this.run(['start', id]);
-  }
-
   /** Delete the container's runtime state and cgroup; a missing container is not an error. */
   async delete(id: string): Promise<void> {
     // Both runc and crun keep a directory per container under --root: without one there is
@@ -104,6 +111,15 @@ export class OciRuntime {
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
     }
+  }
+
+  /**
+   * What `delete` does for a container whose processes have all ended (its first process had a
+   * pid namespace of its own, so the kernel ended the others with it): drop the runtime's state
+   * directory. The caller removes the cgroup directories. Saves a runtime process per container.
+   */
+  async forgetStopped(id: string): Promise<void> {
+    await rm(join(this.root, id), { recursive: true, force: true });
   }
 
   async update(id: string, resources: OciResources, bundle: string): Promise<void> {
@@ -117,6 +133,23 @@ export class OciRuntime {
     const out = (await this.run(['ps', '--format', 'json', id])).stdout.trim();
     return out && out !== 'null' ? (JSON.parse(out) as number[]) : [];
   }
+}
+
+/** The script behind `runPath` (POSIX sh: the first `create` argument becomes `run --detach`). */
+export function runWrapper(runtime: string): string {
+  const quoted = `'${runtime.replace(/'/g, `'\\''`)}'`;
+  return [
+    '#!/bin/sh',
+    '# conmon runs "<runtime> <global options> create ..."; tsdocker starts the container in the same',
+    '# runtime process: "run --detach" (see backends/linux/exec/runtime.ts).',
+    'seen=',
+    'for a do',
+    '  shift',
+    '  if [ -z "$seen" ] && [ "$a" = create ]; then seen=1; set -- "$@" run --detach; else set -- "$@" "$a"; fi',
+    'done',
+    `exec ${quoted} "$@"`,
+    '',
+  ].join('\n');
 }
 
 async function findBinary(name: string): Promise<string> {

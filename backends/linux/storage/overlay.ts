@@ -10,6 +10,7 @@ import { InvalidParameterError, SystemError, UnavailableError } from '../../../s
 import type { HostFs } from '../../../src/kernel/host-fs';
 import { nodeHostFs } from '../../../src/kernel/node-host-fs';
 import type { MountedFs } from '../../../src/kernel/storage';
+import { mountFs, unmountFs } from '../mount-syscalls';
 
 const run = promisify(execFile);
 const LINK_DIR = 'l';
@@ -24,9 +25,10 @@ const BACKING_NAMES: Record<string, string> = { 'ext2/ext3': 'extfs', xfs: 'xfs'
  * `l/<short>` → `../<id>/diff`, `<id>/lower` the parent chain as `l/<short>:l/<short>...`
  * (nearest first), `<id>/work` and `<id>/merged` for mounting, `<id>/parent` the parent id
  * (written last: a layer without it was never completed and is dropped at open).
- * A layer without a parent is "mounted" as its diff dir; others by `mount -t overlay` run in
- * `home` so the options stay short. Whiteouts are 0:0 character devices, opaque directories
- * carry trusted.overlay.opaque=y; `diff` and `changes` read the upper dir.
+ * A layer without a parent is "mounted" as its diff dir; others by mount(2) of overlay with
+ * paths relative to `home` so the options stay short (mount-syscalls.ts). Whiteouts are 0:0
+ * character devices, opaque directories carry trusted.overlay.opaque=y; `diff` and `changes`
+ * read the upper dir.
  */
 export class OverlayDriver extends LayerDriver {
   readonly name = 'overlay2';
@@ -112,13 +114,18 @@ export class OverlayDriver extends LayerDriver {
     // Still mounted from before a daemon restart (its container kept running): use it.
     if (await isMountPoint(merged)) return { fs: this.fs, root: merged };
     const opts = `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work${this.extraOpts}`;
-    await command('mount', ['-t', 'overlay', 'overlay', '-o', opts, `${id}/merged`], this.home);
+    await mountFs('overlay', 'overlay', `${id}/merged`, opts, this.home).catch((e: Error) => {
+      throw new SystemError(`error creating overlay mount to ${merged}: ${e.message}`, { cause: e });
+    });
     return { fs: this.fs, root: merged };
   }
 
   protected async unmount(id: string): Promise<void> {
     const merged = join(this.home, id, 'merged');
-    if (await isMountPoint(merged)) await command('umount', [merged]);
+    await unmountFs(merged).catch((e: NodeJS.ErrnoException) => {
+      // EINVAL: not mounted (a layer that was only read, or unmounted before a restart).
+      if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw new SystemError(`error unmounting ${merged}: ${e.message}`, { cause: e });
+    });
     await fsp.rmdir(merged).catch(() => undefined);
   }
 
@@ -129,26 +136,10 @@ function shortId(): string {
   return [...bytes].map((b) => SHORT_ID_CHARS[b % SHORT_ID_CHARS.length]).join('');
 }
 
-async function command(cmd: string, args: string[], cwd?: string): Promise<void> {
-  try {
-    await run(cmd, args, { cwd });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new SystemError(`${cmd} ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`, { cause: e });
-  }
-}
-
-/** Mount points from /proc/self/mounts (octal escapes decoded). */
-async function mountPoints(): Promise<string[]> {
-  const text = await fsp.readFile('/proc/self/mounts', 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => (line.split(' ')[1] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-}
-
+/** Whether `path` is the root of a mount: an overlay mount has a device of its own. */
 async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountPoints()).includes(path);
+  const [self, parent] = await Promise.all([fsp.stat(path).catch(() => undefined), fsp.stat(join(path, '..')).catch(() => undefined)]);
+  return Boolean(self && parent && self.dev !== parent.dev);
 }
 
 async function backingFilesystem(path: string): Promise<string> {
@@ -175,13 +166,13 @@ export async function overlayUnavailableReason(home: string): Promise<string | u
   try {
     for (const d of ['lower1', 'lower2', 'upper', 'work', 'merged']) await fsp.mkdir(join(dir, d));
     await fs.mknod(join(dir, 'lower2', 'gone'), 'char', 0, 0, 0);
-    await command('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=lower1:lower2,upperdir=upper,workdir=work', 'merged'], dir);
-    await command('umount', [join(dir, 'merged')]);
+    await mountFs('overlay', 'overlay', 'merged', 'lowerdir=lower1:lower2,upperdir=upper,workdir=work', dir);
+    await unmountFs(join(dir, 'merged'));
     return undefined;
   } catch (e) {
     return `a test overlay mount failed: ${(e as Error).message}`;
   } finally {
-    if (await isMountPoint(join(dir, 'merged'))) await command('umount', [join(dir, 'merged')]).catch(() => undefined);
+    if (await isMountPoint(join(dir, 'merged'))) await unmountFs(join(dir, 'merged')).catch(() => undefined);
     await fsp.rm(dir, { recursive: true, force: true });
   }
 }
