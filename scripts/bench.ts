@@ -15,7 +15,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'tsdocker-bench-'));
   const ctx: BenchContext = { options, workDir, progress: (m) => process.stderr.write(`[bench] ${m}\n`) };
   const tuning = { timeoutMs: options.startTimeoutMs, pollMs: options.pollMs };
-  const ours = oursTarget({ ...tuning, node: options.node, nodeArgs: options.nodeArgs, bundle: options.bundle, backend: options.backend, workDir });
+  const ours = oursTarget({ ...tuning, node: options.node, nodeArgs: options.nodeArgs, daemonArgs: options.daemonArgs, bundle: options.bundle, backend: options.backend, workDir });
   const theirs: Target | undefined = options.against && theirsTarget({ ...tuning, endpoint: options.against, pids: options.againstPids, startArgv: options.againstStart, workDir });
 
   const cleanUp = async () => {

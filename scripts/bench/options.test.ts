@@ -24,6 +24,7 @@ describe('parseBenchArgs', () => {
     expect(o.againstStart).toEqual(['dockerd', '-H', 'unix:///x y']);
     expect(o.only).toEqual(['start', 'memory']);
     expect(o.nodeArgs).toEqual(['--max-semi-space-size=1', '--jitless']);
+    expect(parseBenchArgs(['--daemon-args', '--exec-opt native.runtime=crun'], {}).daemonArgs).toEqual(['--exec-opt', 'native.runtime=crun']);
   });
 
   it('names the flag and the value it refuses', () => {

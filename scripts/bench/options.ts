@@ -37,6 +37,8 @@ export interface BenchOptions {
   node: string;
   /** Extra options for our daemon's node (e.g. --max-semi-space-size=1), already split into words. */
   nodeArgs: string[];
+  /** Extra options for our daemon itself (e.g. --exec-opt native.runtime=crun), split into words. */
+  daemonArgs: string[];
   bundle: string;
   outDir: string;
 }
@@ -71,12 +73,13 @@ Measures our daemon (and, with --against, another one side by side, printing our
                            is started for the session when its socket does not answer (stopped by pid, SIGTERM)
   --node PATH              node binary for our daemon (default: this one)
   --node-args "ARGS"       extra node options for our daemon and the baseline, e.g. "--max-semi-space-size=1"
+  --daemon-args "ARGS"     extra options for our daemon, e.g. "--exec-opt native.runtime=crun"
   --bundle PATH            our daemon's bundle (default dist/docker.mjs)
   --out DIR                where results-<timestamp>.json goes (default .bench)
 `;
 
 /** Options whose value is itself a command line, so it may begin with a dash. */
-const VALUE_MAY_START_WITH_DASH = new Set(['--node-args', '--against-start']);
+const VALUE_MAY_START_WITH_DASH = new Set(['--node-args', '--daemon-args', '--against-start']);
 
 function positiveInt(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -134,6 +137,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         'against-start': { type: 'string' },
         node: { type: 'string' },
         'node-args': { type: 'string' },
+        'daemon-args': { type: 'string' },
         bundle: { type: 'string' },
         out: { type: 'string' },
       },
@@ -185,6 +189,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     againstStart,
     node: values.node ?? process.execPath,
     nodeArgs: splitCommand(values['node-args'] ?? ''),
+    daemonArgs: splitCommand(values['daemon-args'] ?? ''),
     bundle: values.bundle ?? 'dist/docker.mjs',
     outDir: values.out ?? '.bench',
   };

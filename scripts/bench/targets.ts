@@ -106,6 +106,8 @@ function launchedTarget(side: Target['side'], description: string, inner: Launch
 export interface OursOptions extends WaitTuning {
   node: string;
   nodeArgs: readonly string[];
+  /** Extra options for `docker daemon` (--daemon-args). */
+  daemonArgs?: readonly string[];
   bundle: string;
   backend: string;
   /** A scratch directory owned by the benchmark; each instance gets a folder inside it. */
@@ -123,12 +125,13 @@ export function oursTarget(o: OursOptions): Target {
     launch(slot) {
       const dir = dirOf(slot);
       mkdirSync(dir, { recursive: true });
-      const argv = [o.node, ...o.nodeArgs, o.bundle, 'daemon', '--backend', o.backend, '-g', join(dir, 'graph'), '--exec-root', join(dir, 'exec'), '-p', join(dir, 'pid'), '-H', `unix://${join(dir, 'd.sock')}`];
+      const argv = [o.node, ...o.nodeArgs, o.bundle, 'daemon', '--backend', o.backend, '-g', join(dir, 'graph'), '--exec-root', join(dir, 'exec'), '-p', join(dir, 'pid'), '-H', `unix://${join(dir, 'd.sock')}`, ...(o.daemonArgs ?? [])];
       return startProcess(argv, join(dir, 'daemon.log'));
     },
   };
   const flags = o.nodeArgs.length > 0 ? ` ${o.nodeArgs.join(' ')}` : '';
-  return launchedTarget('ours', `tsdocker (${o.backend} backend, node${flags} ${o.bundle})`, launcher, o);
+  const daemonFlags = o.daemonArgs?.length ? ` daemon ${o.daemonArgs.join(' ')}` : '';
+  return launchedTarget('ours', `tsdocker (${o.backend} backend, node${flags} ${o.bundle}${daemonFlags})`, launcher, o);
 }
 
 export interface TheirsOptions extends WaitTuning {

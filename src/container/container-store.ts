@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConflictError, NotFoundError } from '../errors';
 import { writeAtomic } from '../util/atomic';
+import { retireDir, sweepRetired } from '../util/retire';
 import type { ContainerRecord } from './container';
 
 /**
@@ -25,6 +26,7 @@ export class ContainerStore {
 
   async load(): Promise<ContainerRecord[]> {
     await mkdir(this.root, { recursive: true, mode: 0o710 });
+    await sweepRetired(this.root);
     for (const id of await readdir(this.root)) {
       try {
         const rec = JSON.parse(await readFile(join(this.root, id, 'config.v2.json'), 'utf8')) as ContainerRecord;
@@ -75,16 +77,18 @@ export class ContainerStore {
     const hostConfig = JSON.stringify(HostConfig);
     if (this.hostConfigs.get(rec.ID) !== hostConfig) {
       await mkdir(dir, { recursive: true, mode: 0o710 });
-      await writeAtomic(join(dir, 'hostconfig.json'), hostConfig);
+      await Promise.all([writeAtomic(join(dir, 'hostconfig.json'), hostConfig), writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest))]);
       this.hostConfigs.set(rec.ID, hostConfig);
+    } else {
+      await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest));
     }
-    await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest));
     this.byId.set(rec.ID, rec);
   }
 
+  /** Forget a container; its directory (logs included) is renamed aside and deleted in the background. */
   async delete(id: string): Promise<void> {
     this.byId.delete(id);
     this.hostConfigs.delete(id);
-    await rm(this.dir(id), { recursive: true, force: true });
+    await retireDir(this.dir(id));
   }
 }

@@ -12,6 +12,7 @@ import { alive, follow, startMonitored, type MonitoredProcess, type MonitorRecor
 import { buildOciConfig, filterHostResolvConf, ociProcess, ociResources, type LinuxSpecExtras, type OciConfig } from './oci-spec';
 import { OciRuntime, type RuntimeName } from './runtime';
 import { resolveUser } from './user';
+import { retireDir, sweepRetired } from '../../../src/util/retire';
 
 const run = promisify(execFile);
 
@@ -86,6 +87,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
   const log = opts.log;
   const layout = await probeCgroupLayout();
   await mkdir(join(opts.root, 'containers'), { recursive: true, mode: 0o700 });
+  await sweepRetired(join(opts.root, 'containers'));
   const runtime = await OciRuntime.create(opts.runtime ?? 'runc', opts.root, layout);
   const containers = new Map<string, Tracked>();
   const bundleOf = (id: string) => join(opts.root, 'containers', id);
@@ -125,11 +127,14 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
    */
   const cleanup = async (id: string, ended = false): Promise<void> => {
     const bundle = bundleOf(id);
-    const records = await monitorRecords(bundle);
-    if (ended) await runtime.forgetStopped(id);
-    if (!ended || !(await removeCgroups(id))) {
-      await runtime.delete(id).catch((e: unknown) => log?.warn({ err: e, id }, 'runtime delete failed'));
-    }
+    // Nothing was ever made (the usual first start): the bundle is made before anything else
+    // and removed last.
+    if (!(await exists(bundle)) && !(await exists(join(runtime.root, id)))) return;
+    const cgroupsGone = ended && (await removeCgroups(id));
+    const [records] = await Promise.all([
+      monitorRecords(bundle),
+      cgroupsGone ? runtime.forgetStopped(id) : runtime.delete(id).catch((e: unknown) => log?.warn({ err: e, id }, 'runtime delete failed')),
+    ]);
     await Promise.all(
       records.map(async (rec) => {
         if (!(await alive(rec.conmonPid))) return;
@@ -140,8 +145,9 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
         }
       }),
     );
-    await rm(bundle, { recursive: true, force: true });
-    await removeCgroups(id);
+    if (!cgroupsGone) await removeCgroups(id);
+    // The bundle (with the monitor's log) is renamed aside and deleted in the background.
+    await retireDir(bundle);
   };
 
   const writeEtcFiles = async (spec: ContainerSpec) => {
@@ -334,6 +340,10 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
     },
   };
   return driver;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 async function monitorRecords(bundle: string): Promise<MonitorRecord[]> {

@@ -256,9 +256,13 @@ export async function follow(
 
   const exited = exitSeen.then(async () => {
     endFollow();
-    const text = await readFile(exitFile, 'utf8').catch(() => '');
+    const [text, oomFile, oomCgroup] = await Promise.all([
+      readFile(exitFile, 'utf8').catch(() => ''),
+      exists(join(dir, 'oom')),
+      o.oomKilled().catch(() => false),
+    ]);
     const exitCode = /^-?\d+/.test(text.trim()) ? Number(text.trim()) : 255;
-    const oomKilled = (await exists(join(dir, 'oom'))) || (await o.oomKilled().catch(() => false));
+    const oomKilled = oomFile || oomCgroup;
     await tailer.finish();
     const sig = exitCode > 128 ? signalNames.get(exitCode - 128) : undefined;
     const status: ExitStatus = { exitCode: exitCode < 0 ? 255 : exitCode, oomKilled, ...(sig ? { signal: sig } : {}) };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidParameterError, NotFoundError, ForbiddenError } from '../../../src/errors';
 import { probeCgroupLayout } from './cgroups';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, MASKED_PATHS, buildOciConfig, filterHostResolvConf, ociResources, resolveCapabilities, type OciContext } from './oci-spec';
-import { runtimeError, runWrapper } from './runtime';
+import { hybridPerlWrapper, runtimeError, runWrapper } from './runtime';
 import { busyboxSpec, makeTempDir } from './test-support';
 import { resolveUser } from './user';
 
@@ -133,5 +133,27 @@ describe("conmon's runtime wrapper", () => {
     // An exec (or anything else) passes through untouched.
     expect(execFileSync(script, ['[%s]', 'exec', '--detach', 'id']).toString()).toBe('[exec][--detach][id]');
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe.runIf(process.platform === 'linux' && process.getuid?.() === 0 && ['x64', 'arm64'].includes(process.arch))("crun's wrapper on a hybrid cgroup host (perl)", () => {
+  it('hides the given mount in a mount namespace of its own, then execs the runtime', async () => {
+    const dir = await makeTempDir('tsd-hyb-');
+    const hidden = join(dir, 'unified');
+    await mkdir(hidden);
+    execFileSync('mount', ['-t', 'tmpfs', 'tsd-hidden', hidden]);
+    try {
+      const make = hybridPerlWrapper('/bin/sh', hidden)!;
+      const probe = ['-c', `echo "$@"; grep -c ' ${hidden} ' /proc/self/mountinfo || true`, 'sh'];
+      await writeFile(join(dir, 'plain'), make(false), { mode: 0o755 });
+      await writeFile(join(dir, 'run'), make(true), { mode: 0o755 });
+      expect(execFileSync(join(dir, 'plain'), [...probe, 'create', 'x']).toString()).toBe('create x\n0\n');
+      expect(execFileSync(join(dir, 'run'), [...probe, '--root', '/r', 'create', 'x', 'create']).toString()).toBe('--root /r run --detach x create\n0\n');
+      // The host's own mount table is untouched.
+      expect(execFileSync('grep', ['-c', ` ${hidden} `, '/proc/self/mountinfo']).toString()).toBe('1\n');
+    } finally {
+      execFileSync('umount', [hidden]);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

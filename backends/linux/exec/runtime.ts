@@ -43,15 +43,23 @@ export class OciRuntime {
     await mkdir(root, { recursive: true, mode: 0o700 });
     const binary = await findBinary(name);
     let path = binary;
+    let runPath = join(execRoot, `${name}-run`);
+    const script = async (file: string, text: string) => {
+      await writeFile(file, text, { mode: 0o755 });
+      await chmod(file, 0o755);
+    };
     if (name === 'crun' && layout.mode === 'hybrid' && layout.unified) {
       path = join(execRoot, 'crun-v1');
-      const script = `#!/bin/sh\n# crun on a hybrid cgroup host: hide the cgroup2 mount (see backends/linux/exec/runtime.ts)\nexec unshare -m /bin/sh -c 'umount -l "$0" && exec "$@"' '${layout.unified}' '${binary}' "$@"\n`;
-      await writeFile(path, script, { mode: 0o755 });
-      await chmod(path, 0o755);
+      const perl = hybridPerlWrapper(binary, layout.unified);
+      if (perl) {
+        // One perl process makes the private mount namespace itself (no unshare/sh/umount chain).
+        await script(path, perl(false));
+        await script(runPath, perl(true));
+        return new OciRuntime(name, path, root, runPath);
+      }
+      await script(path, `#!/bin/sh\n# crun on a hybrid cgroup host: hide the cgroup2 mount (see backends/linux/exec/runtime.ts)\nexec unshare -m /bin/sh -c 'umount -l "$0" && exec "$@"' '${layout.unified}' '${binary}' "$@"\n`);
     }
-    const runPath = join(execRoot, `${name}-run`);
-    await writeFile(runPath, runWrapper(path), { mode: 0o755 });
-    await chmod(runPath, 0o755);
+    await script(runPath, runWrapper(path));
     return new OciRuntime(name, path, root, runPath);
   }
 
@@ -150,6 +158,35 @@ export function runWrapper(runtime: string): string {
     `exec ${quoted} "$@"`,
     '',
   ].join('\n');
+}
+
+/** unshare, mount, umount2 by architecture, for the perl wrapper. */
+const HYBRID_SYSCALLS: Partial<Record<string, [number, number, number]>> = { x64: [272, 165, 166], arm64: [97, 40, 39] };
+
+/**
+ * crun's wrapper on a hybrid host as one perl script (perl-base is in every Debian): a mount
+ * namespace of its own (unshare(CLONE_NEWNS), / made rprivate as unshare(1) does), the cgroup2
+ * mount detached there, then crun exec'd; with `run`, the first `create` becomes
+ * `run --detach` as in `runWrapper`. Undefined where the syscall numbers are not known.
+ */
+export function hybridPerlWrapper(crun: string, unified: string, arch = process.arch): ((run: boolean) => string) | undefined {
+  const nr = HYBRID_SYSCALLS[arch];
+  if (!nr) return undefined;
+  const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return (run) =>
+    [
+      '#!/usr/bin/perl',
+      '# crun on a hybrid cgroup host: hide the cgroup2 mount (see backends/linux/exec/runtime.ts)',
+      'use strict; use warnings;',
+      `my ($unshare, $mount, $umount2) = (${nr.join(', ')});`,
+      `my ($crun, $unified, $none, $root) = (${q(crun)}, ${q(unified)}, 'none', '/');`,
+      'syscall($unshare, 0x20000) == 0 or die "unshare(CLONE_NEWNS): $!\\n";',
+      'syscall($mount, $none, $root, 0, 0x44000, 0) == 0 or die "mount --make-rprivate /: $!\\n";',
+      'syscall($umount2, $unified, 2) == 0 or die "umount -l $unified: $!\\n";',
+      ...(run ? ['my $seen = 0;', "@ARGV = map { !$seen && $_ eq 'create' ? ($seen = 1, 'run', '--detach')[1, 2] : $_ } @ARGV;"] : []),
+      'exec { $crun } $crun, @ARGV or die "exec $crun: $!\\n";',
+      '',
+    ].join('\n');
 }
 
 async function findBinary(name: string): Promise<string> {

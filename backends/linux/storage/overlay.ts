@@ -10,6 +10,7 @@ import { InvalidParameterError, SystemError, UnavailableError } from '../../../s
 import type { HostFs } from '../../../src/kernel/host-fs';
 import { nodeHostFs } from '../../../src/kernel/node-host-fs';
 import type { MountedFs } from '../../../src/kernel/storage';
+import { retireDir, sweepRetired } from '../../../src/util/retire';
 import { mountFs, unmountFs } from '../mount-syscalls';
 
 const run = promisify(execFile);
@@ -45,6 +46,7 @@ export class OverlayDriver extends LayerDriver {
 
   async open(): Promise<this> {
     await fsp.mkdir(join(this.home, LINK_DIR), { recursive: true, mode: 0o700 });
+    await sweepRetired(this.home);
     for (const id of await fsp.readdir(this.home)) {
       if (!LAYER_ID_PATTERN.test(id) || id === LINK_DIR) continue;
       const parent = await fsp.readFile(join(this.home, id, 'parent'), 'utf8').catch(() => undefined);
@@ -77,14 +79,13 @@ export class OverlayDriver extends LayerDriver {
     const short = shortId();
     try {
       await fsp.mkdir(dir, { mode: 0o700 });
-      await fsp.mkdir(join(dir, 'diff'), { mode: 0o755 });
-      await fsp.chmod(join(dir, 'diff'), 0o755);
-      await fsp.symlink(`../${id}/diff`, join(this.home, LINK_DIR, short));
-      await fsp.writeFile(join(dir, 'link'), short);
-      if (parent) {
-        await fsp.mkdir(join(dir, 'work'), { mode: 0o700 });
-        await fsp.writeFile(join(dir, 'lower'), await this.lowerChain(parent));
-      }
+      // Independent entries of the new directory, made at once; `parent` marks it complete.
+      await Promise.all([
+        fsp.mkdir(join(dir, 'diff'), { mode: 0o755 }).then(() => fsp.chmod(join(dir, 'diff'), 0o755)),
+        fsp.symlink(`../${id}/diff`, join(this.home, LINK_DIR, short)),
+        fsp.writeFile(join(dir, 'link'), short),
+        ...(parent ? [fsp.mkdir(join(dir, 'work'), { mode: 0o700 }), this.lowerChain(parent).then((lower) => fsp.writeFile(join(dir, 'lower'), lower))] : []),
+      ]);
       await this.fs.writeFileAtomic(join(dir, 'parent'), parent ?? '');
     } catch (e) {
       await this.deleteLayer(id);
@@ -99,11 +100,12 @@ export class OverlayDriver extends LayerDriver {
     return below ? `${link}:${below.trim()}` : link;
   }
 
+  /** The link goes, the directory is renamed aside and deleted in the background (util/retire). */
   protected async deleteLayer(id: string): Promise<void> {
     const dir = join(this.home, id);
     const short = await fsp.readFile(join(dir, 'link'), 'utf8').catch(() => '');
     if (short.trim()) await fsp.rm(join(this.home, LINK_DIR, short.trim()), { force: true });
-    await fsp.rm(dir, { recursive: true, force: true });
+    await retireDir(dir);
   }
 
   protected async mount(id: string, parent: string | null): Promise<MountedFs> {

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Removing a directory tree in the background: it is first renamed (atomic, one syscall) to a
+ * hidden sibling `.removing-<name>-<random>`, so that its name is free and its owner sees it
+ * gone at once, then deleted while the caller goes on. A crash in between leaves only such
+ * siblings, which `sweepRetired` deletes when their parent is opened again.
+ */
+export const RETIRED_PREFIX = '.removing-';
+
+const pending = new Set<Promise<void>>();
+
+/** Rename `dir` aside and delete it in the background; a missing `dir` is not an error. */
+export async function retireDir(dir: string): Promise<void> {
+  const aside = join(dirname(dir), `${RETIRED_PREFIX}${basename(dir)}-${randomBytes(4).toString('hex')}`);
+  try {
+    await rename(dir, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  const removal: Promise<void> = rm(aside, { recursive: true, force: true, maxRetries: 3 })
+    .catch(() => undefined)
+    .finally(() => pending.delete(removal));
+  pending.add(removal);
+}
+
+/** Delete what `retireDir` left under `parent` (after a crash, or a removal still running). */
+export async function sweepRetired(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(RETIRED_PREFIX)).map((n) => rm(join(parent, n), { recursive: true, force: true })));
+}
+
+/** Resolves when every background removal started so far has ended. */
+export async function retiredRemovals(): Promise<void> {
+  while (pending.size) await Promise.all([...pending]);
+}
