@@ -7,6 +7,7 @@ import { constants as osConstants } from 'node:os';
 import type { ExitStatus } from '../../../src/kernel';
 import { K8sLogTailer, type LogPosition } from './k8s-log';
 import { runtimeError, type OciRuntime } from './runtime';
+import { spawnMonitor } from '../host-helper';
 
 /**
  * The per-process monitor is Debian's `conmon` (2.1): it runs `<runtime> run --detach` (or `exec`),
@@ -14,10 +15,14 @@ import { runtimeError, type OciRuntime } from './runtime';
  * `<dir>/exit`, offers an attach socket (`<dir>/attach`, SOCK_SEQPACKET) and a control fifo
  * (`<dir>/ctl`: `1 <rows> <cols>` resizes the TTY), and keeps doing so while the daemon is down.
  *
+ * A container's conmon is started by the host helper (host-helper.ts: a fork of a small perl
+ * process instead of the daemon) and reports only the pid on its sync pipe; an exec's conmon is
+ * the daemon's child, since it also reports the exit code there.
+ *
  * The daemon side of one process lives in its directory:
  * - `monitor.json` what the driver needs to find it again after a restart (pids, tty, stdin);
  * - `log` / `log.pos` the output and how far the daemon has read it (see k8s-log.ts);
- * - `exit`, `oom` written by conmon when the process ends.
+ * - `exit`, `oom` written by conmon when the process ends; `conmon.err` its own error output.
  *
  * Output reaches the daemon by following the log file (Node cannot open SEQPACKET sockets);
  * stdin goes through the attach socket via a tiny Perl bridge (perl-base is in every Debian):
@@ -172,15 +177,54 @@ function conmonArgs(o: StartOptions, uuid: string): string[] {
  * (NotFound for a missing command, Forbidden for a non-executable one); nothing is left running.
  */
 export async function startMonitored(o: StartOptions): Promise<MonitoredProcess> {
-  const child = spawn(o.conmonPath ?? 'conmon', conmonArgs(o, o.kind === 'init' ? o.containerId : `${o.containerId}-exec`), {
-    cwd: o.dir,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    env: { ...process.env, _OCI_SYNCPIPE: '3' },
-  });
+  const argv = [o.conmonPath ?? 'conmon', ...conmonArgs(o, o.kind === 'init' ? o.containerId : `${o.containerId}-exec`)];
+  const launched = o.kind === 'init' ? await launchInit(argv, o.dir) : await launchExec(argv, o.dir);
+  if (!launched.first || launched.first.data <= 0) {
+    const what = `${o.runtime.name} ${o.kind === 'init' ? 'run' : 'exec'}`;
+    throw runtimeError(what, launched.first?.message ?? ((await launched.stderr()) || 'conmon exited without reporting a pid'));
+  }
+  const record: MonitorRecord = { kind: o.kind, containerId: o.containerId, conmonPid: launched.pid, pid: launched.first.data, tty: o.tty, openStdin: o.openStdin };
+  await writeFile(join(o.dir, 'monitor.json'), JSON.stringify(record));
+  return follow(o.dir, record, { fresh: true, oomKilled: o.oomKilled, exitSignal: launched.exit });
+}
+
+interface Launched {
+  pid: number;
+  first: SyncMessage | undefined;
+  /** conmon's own error output, once it has exited. */
+  stderr(): Promise<string>;
+  /** Resolves when conmon exits, where that can be seen (else the exit file tells). */
+  exit?: Promise<void>;
+}
+
+type SyncMessage = { data: number; message?: string };
+
+function parseSync(line: string): SyncMessage | undefined {
+  try {
+    const m = JSON.parse(line) as SyncMessage;
+    return typeof m.data === 'number' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A container's first process: conmon started by the host helper (a fork of a small process, not
+ * of the daemon), its stderr in `<dir>/conmon.err`. conmon reports only the pid on the sync pipe
+ * for it; the exit status goes to the exit file.
+ */
+async function launchInit(argv: string[], dir: string): Promise<Launched> {
+  const errFile = join(dir, 'conmon.err');
+  const m = await spawnMonitor(argv, dir, errFile);
+  return { pid: m.pid, first: parseSync(m.firstLine), stderr: () => readFile(errFile, 'utf8').then((t) => t.trim(), () => '') };
+}
+
+/** An exec: conmon as the daemon's child, since it also reports the exit code on the sync pipe. */
+async function launchExec(argv: string[], dir: string): Promise<Launched> {
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, _OCI_SYNCPIPE: '3' } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const childExit = new Promise<void>((resolve) => {
+  const exit = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     child.once('exit', () => resolve());
     child.once('error', (e) => {
@@ -190,21 +234,12 @@ export async function startMonitored(o: StartOptions): Promise<MonitoredProcess>
   });
   const messages = syncMessages(child);
   const first = await messages.next();
-  if (first.done || first.value.data <= 0) {
-    await childExit;
-    const what = `${o.runtime.name} ${o.kind === 'init' ? 'run' : 'exec'}`;
-    throw runtimeError(what, first.done ? stderr || 'conmon exited without reporting a pid' : first.value.message ?? stderr);
-  }
-  const record: MonitorRecord = { kind: o.kind, containerId: o.containerId, conmonPid: child.pid!, pid: first.value.data, tty: o.tty, openStdin: o.openStdin };
-  await writeFile(join(o.dir, 'monitor.json'), JSON.stringify(record));
   child.unref();
   for (const s of [child.stderr, child.stdio[3]]) (s as unknown as { unref?: () => void } | null)?.unref?.();
   void (async () => {
-    for await (const _ of messages); // drain (exec reports its exit code here too)
+    for await (const _ of messages); // drain: the exit code comes here too
   })();
-
-  const proc = await follow(o.dir, record, { fresh: true, oomKilled: o.oomKilled, exitSignal: childExit });
-  return proc;
+  return { pid: child.pid ?? 0, first: first.done ? undefined : first.value, stderr: async () => (await exit, stderr.trim()), exit };
 }
 
 /**

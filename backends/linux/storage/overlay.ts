@@ -11,7 +11,7 @@ import type { HostFs } from '../../../src/kernel/host-fs';
 import { nodeHostFs } from '../../../src/kernel/node-host-fs';
 import type { MountedFs } from '../../../src/kernel/storage';
 import { retireDir, sweepRetired } from '../../../src/util/retire';
-import { mountFs, unmountFs } from '../mount-syscalls';
+import { mountFs, unmountFs } from '../host-helper';
 
 const run = promisify(execFile);
 const LINK_DIR = 'l';
@@ -27,7 +27,7 @@ const BACKING_NAMES: Record<string, string> = { 'ext2/ext3': 'extfs', xfs: 'xfs'
  * (nearest first), `<id>/work` and `<id>/merged` for mounting, `<id>/parent` the parent id
  * (written last: a layer without it was never completed and is dropped at open).
  * A layer without a parent is "mounted" as its diff dir; others by mount(2) of overlay with
- * paths relative to `home` so the options stay short (mount-syscalls.ts). Whiteouts are 0:0
+ * paths relative to `home` so the options stay short (host-helper.ts). Whiteouts are 0:0
  * character devices, opaque directories carry trusted.overlay.opaque=y; `diff` and `changes`
  * read the upper dir.
  */

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMounter, MNT_DETACH, type Mounter } from './mount-syscalls';
+import { createHostHelper, MNT_DETACH, type HostHelper } from './host-helper';
 
 function unavailable(): string | undefined {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -36,10 +36,10 @@ describe.skipIf(reason !== undefined)('mount(2) and umount2(2) without a process
     await rm(tmp, { recursive: true, force: true });
   });
 
-  const cases: [string, () => Mounter][] = [
-    ['perl', () => createMounter()],
+  const cases: [string, () => HostHelper][] = [
+    ['perl', () => createHostHelper()],
     // No perl where the daemon looks: the same calls through mount(8)/umount(8).
-    ['commands', () => createMounter({ perl: '/nonexistent/perl' })],
+    ['commands', () => createHostHelper({ perl: '/nonexistent/perl' })],
   ];
 
   for (const [name, make] of cases) {
@@ -67,8 +67,33 @@ describe.skipIf(reason !== undefined)('mount(2) and umount2(2) without a process
     });
   }
 
+  for (const [name, make] of cases) {
+    it(`starts a monitor: its own session, fd 3 the sync pipe, stderr to a file (${name})`, async () => {
+      const h = make();
+      const dir = join(tmp, `${name}-spawn`);
+      await mkdir(dir);
+      const err = join(dir, 'err');
+      const script = 'echo "{\\"data\\": $$, \\"sid\\": $(cut -d" " -f6 /proc/$$/stat), \\"cwd\\": \\"$(pwd)\\"}" >&3; echo oops >&2; ls -l /proc/$$/fd/0 /proc/$$/fd/1 | grep -c /dev/null >&2; exec 3>&-; sleep 0.3';
+      const m = await h.spawnMonitor(['/bin/sh', '-c', script], dir, err);
+      const first = JSON.parse(m.firstLine) as { data: number; sid: number; cwd: string };
+      expect(first).toEqual({ data: m.pid, sid: m.pid, cwd: dir });
+      for (let i = 0; i < 100 && !(await readFile(err, 'utf8')).includes('2'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await readFile(err, 'utf8')).toBe('oops\n2\n');
+    });
+
+    it(`reports a program that closes the pipe without a line, and one that cannot run (${name})`, async () => {
+      const h = make();
+      const quiet = await h.spawnMonitor(['/bin/sh', '-c', 'echo "partial" >&2; exit 3'], tmp, join(tmp, `${name}-quiet.err`));
+      expect(quiet.firstLine).toBe('');
+      expect(quiet.pid).toBeGreaterThan(0);
+      const missing = await h.spawnMonitor(['/nonexistent/conmon'], tmp, join(tmp, `${name}-missing.err`)).catch((e: Error) => e);
+      // Node fails at once; the helper's child exits 127 with nothing on the pipe.
+      if (!(missing instanceof Error)) expect(missing.firstLine).toBe('');
+    });
+  }
+
   it('mounts an overlay with short relative lower paths and detaches a busy mount', async () => {
-    const m = createMounter();
+    const m = createHostHelper();
     const base = join(tmp, 'overlay');
     for (const d of ['l1', 'l2', 'upper', 'work', 'merged']) await mkdir(join(base, d), { recursive: true });
     await writeFile(join(base, 'l2', 'a'), 'lower');
