@@ -37,6 +37,7 @@ export const createLinuxKernel: KernelFactory = async ({ config, logger }) => {
     runtime: (config.execOpts['native.runtime'] as 'runc' | 'crun' | undefined) ?? 'runc',
     // The seed: systemd when asked and available, else cgroupfs. This daemon drives cgroupfs only.
     cgroupDriver: 'cgroupfs',
+    monitor: config.execOpts['native.monitor'] as 'shared' | 'conmon' | undefined,
     log: logger.child({ component: 'exec' }),
   });
   const kernel: Kernel = {

@@ -21,12 +21,12 @@ interface ContainerProcesses {
 
 /**
  * The real processes behind `ids`: a container whose State.Pid runs our `sleep` is a real one; its
- * parent is the monitor (conmon and containerd-shim-runc-v2 are both subreapers, so the container's
- * first process is their child). A parent among `daemonPids` (the processes the daemon had before
- * any container ran) is the daemon itself, not a monitor. On the fake backend the pids are
- * emulated and nothing is found.
+ * parent is the monitor (conmon, containerd-shim-runc-v2 and our shared monitor are subreapers,
+ * so the container's first process is their child). A parent among `daemonRoots` (the daemon's
+ * own processes) is the daemon itself, not a monitor. On the fake backend the pids are emulated
+ * and nothing is found.
  */
-async function containerProcesses(client: DockerClient, ids: readonly string[], daemonPids: ReadonlySet<number>): Promise<ContainerProcesses> {
+async function containerProcesses(client: DockerClient, ids: readonly string[], daemonRoots: ReadonlySet<number>): Promise<ContainerProcesses> {
   const monitors = new Set<number>();
   const workload = new Set<number>();
   for (const id of ids) {
@@ -37,7 +37,7 @@ async function containerProcesses(client: DockerClient, ids: readonly string[], 
     workload.add(pid);
     for (const d of await descendants(pid)) workload.add(d);
     const parent = await parentOf(pid);
-    if (parent !== undefined && parent > 1 && !daemonPids.has(parent)) monitors.add(parent);
+    if (parent !== undefined && parent > 1 && !daemonRoots.has(parent)) monitors.add(parent);
   }
   return { monitors, workload };
 }
@@ -78,7 +78,18 @@ export const containerMemory: Benchmark = {
         ctx.progress(`container-memory ${target.side}: ${ids.length} containers running`);
         await sleep(settleMs);
         const owners = await session.memoryPids();
-        const found = await containerProcesses(client, ids, new Set(owners0.pids));
+        // The daemon's own processes: those of the family whose parent is outside it (a monitor
+        // the daemon started, such as our shared one, has the daemon as its parent).
+        const family = new Set(owners0.pids);
+        const roots = new Set<number>();
+        for (const p of owners0.pids) if (!family.has((await parentOf(p)) ?? 0)) roots.add(p);
+        const found = await containerProcesses(client, ids, roots);
+        // A monitor that outlived earlier containers was counted in `before`: it belongs to these.
+        const kept = before.procs.filter((p) => found.monitors.has(p.pid));
+        const keptMiB = (f: (p: (typeof kept)[number]) => number) => kept.reduce((a, p) => a + f(p), 0) / 1024;
+        before.rssMiB -= keptMiB((p) => p.rssKiB);
+        before.pssMiB -= keptMiB((p) => p.pssKiB ?? p.rssKiB);
+        before.procs = before.procs.filter((p) => !found.monitors.has(p.pid));
         const all = new Set([...owners.pids, ...found.monitors].filter((p) => !found.workload.has(p)));
         const daemonPids = [...all].filter((p) => !found.monitors.has(p));
         const total = await groupMemory(all);
@@ -88,7 +99,7 @@ export const containerMemory: Benchmark = {
         const metrics: Metric[] = [
           ...timeMetrics('run-d', `docker run -d busybox sleep (${n} in a row)`, runTimes, '--network none'),
           mib('cmem.before.rss', 'daemon RSS before the containers', before.rssMiB, describeGroup(before)),
-          mib('cmem.total.rss', `daemon + monitors RSS, ${n} running`, total.rssMiB, `${describeGroup(daemon)}${found.monitors.size > 0 ? ` + ${found.monitors.size} monitors ${describeGroup(monitors, 2)}` : ' (no monitor processes)'}; pids from ${owners.source}`),
+          mib('cmem.total.rss', `daemon + monitors RSS, ${n} running`, total.rssMiB, `${describeGroup(daemon)}${found.monitors.size > 0 ? ` + ${found.monitors.size} monitor${found.monitors.size === 1 ? '' : 's'} ${describeGroup(monitors, 2)}` : ' (no monitor processes)'}; pids from ${owners.source}`),
           mib('cmem.total.pss', `daemon + monitors PSS, ${n} running`, total.pssMiB),
           mib('cmem.daemon.rss', `daemon alone RSS, ${n} running`, daemon.rssMiB),
           mib('cmem.marginal.rss', 'marginal RSS per running container', (total.rssMiB - before.rssMiB) / n),
@@ -96,9 +107,11 @@ export const containerMemory: Benchmark = {
         ];
         if (found.monitors.size > 0) {
           metrics.push(
-            mib('cmem.monitor.rss', 'monitor RSS per running container', monitors.rssMiB / found.monitors.size, `${found.monitors.size} monitors for ${n} containers`),
-            mib('cmem.monitor.pss', 'monitor PSS per running container', monitors.pssMiB / found.monitors.size),
-            mib('cmem.monitor.uss', 'monitor USS (private) per running container', monitors.ussMiB / found.monitors.size),
+            // Monitors' memory shared out over the containers (one conmon or shim each, or one
+            // monitor for all of them).
+            mib('cmem.monitor.rss', 'monitor RSS per running container', monitors.rssMiB / n, `${found.monitors.size} monitor${found.monitors.size === 1 ? '' : 's'} for ${n} containers`),
+            mib('cmem.monitor.pss', 'monitor PSS per running container', monitors.pssMiB / n),
+            mib('cmem.monitor.uss', 'monitor USS (private) per running container', monitors.ussMiB / n),
           );
         }
         return metrics;

@@ -102,6 +102,7 @@ const STORAGE_PREFIX_DRIVER: Record<string, string> = {
 const EXEC_OPTS: Record<string, Check> = {
   'native.cgroupdriver': (v) => (v === 'cgroupfs' || v === 'systemd' ? undefined : 'must be cgroupfs or systemd'),
   'native.runtime': (v) => (v === 'runc' || v === 'crun' ? undefined : 'must be runc or crun'),
+  'native.monitor': (v) => (v === 'shared' || v === 'conmon' ? undefined : 'must be shared or conmon'),
 };
 
 const LOG_OPTS: Record<string, Record<string, Check>> = {

@@ -12,7 +12,8 @@ import { busyboxSpec, collect, execTestsUnavailable, makeBusyboxRootfs, makeTemp
 const reason = execTestsUnavailable('runc');
 if (reason) console.log(`skipping the Linux exec driver tests: ${reason}`);
 
-describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () => {
+for (const monitor of ['shared', 'conmon'] as const) {
+describe.skipIf(reason !== undefined)(`linux exec driver (runc, ${monitor} monitor)`, () => {
   let tmp: string;
   let rootfs: string;
   let execRoot: string;
@@ -24,7 +25,7 @@ describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () =>
     tmp = await makeTempDir('tsd-exec-');
     rootfs = await makeBusyboxRootfs(tmp);
     execRoot = join(tmp, 'exec');
-    driver = await createLinuxExecDriver({ root: execRoot });
+    driver = await createLinuxExecDriver({ root: execRoot, monitor });
     drivers.push(driver);
   });
 
@@ -224,7 +225,7 @@ describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () =>
   });
 
   it('keeps containers across a driver restart: running ones stay attached, exited ones keep their code', async () => {
-    const d1 = await createLinuxExecDriver({ root: execRoot });
+    const d1 = await createLinuxExecDriver({ root: execRoot, monitor });
     drivers.push(d1);
     const gate = join(rootfs, 'tmp', `go-${process.pid}`);
     const a = spec(['sh', '-c', `echo one; while [ ! -f /tmp/${gate.split('/').pop()} ]; do sleep 0.1; done; echo two; exit 4`], {}, d1);
@@ -238,7 +239,7 @@ describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () =>
     process.kill(bp.pid, 'SIGKILL'); // b exits while nobody watches
     for (let i = 0; i < 100 && !existsSync(join(execRoot, 'containers', b.id, 'exit')); i++) await new Promise((r) => setTimeout(r, 50));
 
-    const d2 = await createLinuxExecDriver({ root: execRoot });
+    const d2 = await createLinuxExecDriver({ root: execRoot, monitor });
     drivers.push(d2);
     started.push({ driver: d2, id: a.id }, { driver: d2, id: b.id });
     const restored = await d2.restore();
@@ -256,13 +257,13 @@ describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () =>
   });
 
   it('signals a restored container', async () => {
-    const d1 = await createLinuxExecDriver({ root: execRoot });
+    const d1 = await createLinuxExecDriver({ root: execRoot, monitor });
     drivers.push(d1);
     const s = spec(['sh', '-c', 'trap "exit 9" TERM; echo up; while true; do sleep 0.1; done'], {}, d1);
     const p = await d1.start(s);
     await waitForText(p.stdout, 'up');
     await d1.close();
-    const d2 = await createLinuxExecDriver({ root: execRoot });
+    const d2 = await createLinuxExecDriver({ root: execRoot, monitor });
     drivers.push(d2);
     started.push({ driver: d2, id: s.id });
     const r = (await d2.restore()).find((x) => x.id === s.id)!;
@@ -273,7 +274,7 @@ describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () =>
     await expectClean(s.id, d2);
   });
 
-  it('measures the monitor memory (conmon RSS) per running container', async () => {
+  it(`measures the monitor memory (${monitor} RSS) per running container`, async () => {
     const procs: ContainerProcess[] = [];
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -288,18 +289,53 @@ describe.skipIf(reason !== undefined)('linux exec driver (runc + conmon)', () =>
         const rec = JSON.parse(await readFile(join(execRoot, 'containers', id, 'monitor.json'), 'utf8')) as { conmonPid: number };
         const rollup = await readFile(`/proc/${rec.conmonPid}/smaps_rollup`, 'utf8');
         const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
-        return { rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty') };
+        return { pid: rec.conmonPid, rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty') };
       }),
     );
-    console.log(`conmon per running container: Rss ${rss.map((r) => r.rss).join(', ')} kB; Pss ${rss.map((r) => r.pss).join(', ')} kB; private (USS) ${rss.map((r) => r.uss).join(', ')} kB`);
+    console.log(`${monitor} monitor, ${new Set(rss.map((r) => r.pid)).size} for ${ids.length} running containers: Rss ${rss.map((r) => r.rss).join(', ')} kB; Pss ${rss.map((r) => r.pss).join(', ')} kB; private (USS) ${rss.map((r) => r.uss).join(', ')} kB`);
     expect(rss.every((r) => r.rss > 0)).toBe(true);
+    expect(new Set(rss.map((r) => r.pid)).size).toBe(monitor === 'shared' ? 1 : ids.length);
+  });
+
+  // Only the shared monitor has this contract (declared for it alone, not skipped for conmon).
+  if (monitor === 'shared') it('one monitor watches every container, outlives a driver, and ends with nothing to watch', async () => {
+    const root = join(tmp, 'exec-shared');
+    const d1 = await createLinuxExecDriver({ root, monitor });
+    const a = spec(['sh', '-c', 'echo a; sleep 1000'], {}, d1);
+    const b = spec(['sh', '-c', 'read x; echo "got $x"; exit 4'], { process: { ...busyboxSpec('x', rootfs, tmp, []).process, args: ['sh', '-c', 'read x; echo "got $x"; exit 4'], openStdin: true } }, d1);
+    const pa = await d1.start(a);
+    await waitForText(pa.stdout, 'a\n');
+    const pb = await d1.start(b);
+    const monitorOf = async (id: string) => (JSON.parse(await readFile(join(root, 'containers', id, 'monitor.json'), 'utf8')) as { conmonPid: number; monitor: string });
+    const [ma, mb] = [await monitorOf(a.id), await monitorOf(b.id)];
+    expect(ma).toMatchObject({ monitor: 'shared' });
+    expect(mb.conmonPid).toBe(ma.conmonPid);
+    expect(readFileSync(`/proc/${ma.conmonPid}/cmdline`, 'utf8').split('\0')).toContain('tsdocker-monitor');
+    // The driver goes (a daemon stop): the monitor stays for its running processes.
+    await d1.close();
+    expect(existsSync(`/proc/${ma.conmonPid}`)).toBe(true);
+    const d2 = await createLinuxExecDriver({ root, monitor });
+    drivers.push(d2);
+    const restored = await d2.restore();
+    expect(restored.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    const rb = restored.find((r) => r.id === b.id)!;
+    expect(rb.running).toBe(true);
+    await d2.delete(b.id);
+    await d2.delete(a.id);
+    expect((await rb.process.exited).exitCode).toBe(137);
+    // Nothing left to watch: the driver's stop ends the monitor too.
+    await d2.close();
+    for (let i = 0; i < 50 && existsSync(`/proc/${ma.conmonPid}/cmdline`) && readFileSync(`/proc/${ma.conmonPid}/cmdline`, 'utf8').includes('tsdocker-monitor'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(`/proc/${ma.conmonPid}/cmdline`) && readFileSync(`/proc/${ma.conmonPid}/cmdline`, 'utf8').includes('tsdocker-monitor')).toBe(false);
+    expect(existsSync(join(root, 'monitor.sock'))).toBe(false);
   });
 });
+}
 
 const crunReason = execTestsUnavailable('crun');
 if (crunReason) console.log(`skipping the crun exec driver tests: ${crunReason}`);
 
-describe.skipIf(crunReason !== undefined)('linux exec driver (crun + conmon)', () => {
+describe.skipIf(crunReason !== undefined)('linux exec driver (crun, shared monitor)', () => {
   let tmp: string;
   let rootfs: string;
   let driver: LinuxExecDriver;

@@ -11,6 +11,7 @@ import { CGROUP_PARENT, ContainerCgroup, cgroupsPathFor, probeCgroupLayout, syst
 import { alive, follow, startMonitored, type MonitoredProcess, type MonitorRecord } from './monitor';
 import { buildOciConfig, filterHostResolvConf, ociProcess, ociResources, type LinuxSpecExtras, type OciConfig } from './oci-spec';
 import { OciRuntime, type RuntimeName } from './runtime';
+import { SharedMonitor } from './shared-monitor';
 import { resolveUser } from './user';
 import { retireDir, sweepRetired } from '../../../src/util/retire';
 
@@ -25,6 +26,11 @@ export interface LinuxExecDriverOptions {
   cgroupDriver?: string;
   log?: Logger;
   conmonPath?: string;
+  /**
+   * `--exec-opt native.monitor=`: `shared` (one python3 monitor for all containers, the default
+   * where python3 is installed) or `conmon` (one conmon per process).
+   */
+  monitor?: 'shared' | 'conmon';
 }
 
 /** A container found by `restore`: still running, or exited while the daemon was down. */
@@ -89,6 +95,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
   await mkdir(join(opts.root, 'containers'), { recursive: true, mode: 0o700 });
   await sweepRetired(join(opts.root, 'containers'));
   const runtime = await OciRuntime.create(opts.runtime ?? 'runc', opts.root, layout);
+  const shared = await sharedMonitorFor(opts);
   const containers = new Map<string, Tracked>();
   const bundleOf = (id: string) => join(opts.root, 'containers', id);
   const cgroupOf = (id: string) => new ContainerCgroup(layout, cgroupsPathFor(id));
@@ -137,7 +144,8 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
     ]);
     await Promise.all(
       records.map(async (rec) => {
-        if (!(await alive(rec.conmonPid))) return;
+        // The shared monitor lets go of a process by itself once it has ended.
+        if (rec.monitor === 'shared' || !(await alive(rec.conmonPid))) return;
         try {
           process.kill(rec.conmonPid, 'SIGKILL');
         } catch {
@@ -205,6 +213,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
           openStdin: spec.process.openStdin,
           oomKilled: () => cgroupOf(spec.id).oomKilled(),
           conmonPath: opts.conmonPath,
+          shared,
         });
         track(spec.id, bundle, spec.rootfs.root, init, spec.namespaces.network, spec.namespaces.pid === 'private');
         log?.debug({ id: spec.id, pid: init.record.pid, conmon: init.record.conmonPid }, 'container started');
@@ -227,7 +236,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
       await writeFile(join(dir, 'process.json'), JSON.stringify(spec));
       let p: MonitoredProcess;
       try {
-        p = await startMonitored({ runtime, dir, containerId: id, kind: 'exec', tty: ps.tty, openStdin: ps.openStdin, oomKilled: async () => false, conmonPath: opts.conmonPath });
+        p = await startMonitored({ runtime, dir, containerId: id, kind: 'exec', tty: ps.tty, openStdin: ps.openStdin, oomKilled: async () => false, conmonPath: opts.conmonPath, shared });
       } catch (e) {
         await rm(dir, { recursive: true, force: true });
         throw e;
@@ -337,9 +346,23 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
         for (const p of c.execs.values()) await p.detach();
       }
       containers.clear();
+      await shared?.shutdown();
     },
   };
   return driver;
+}
+
+/** The shared monitor unless conmon is asked for, or python3 is missing (then conmon). */
+async function sharedMonitorFor(opts: LinuxExecDriverOptions): Promise<SharedMonitor | undefined> {
+  if (opts.monitor === 'conmon') return undefined;
+  const { which } = await import('../host-info');
+  const python = await which('python3');
+  if (!python) {
+    if (opts.monitor === 'shared') throw new UnavailableError('native.monitor=shared needs python3, which is not installed');
+    opts.log?.info('python3 is not installed: one conmon per container');
+    return undefined;
+  }
+  return new SharedMonitor(opts.root, python);
 }
 
 async function exists(path: string): Promise<boolean> {

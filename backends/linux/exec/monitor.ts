@@ -8,6 +8,7 @@ import type { ExitStatus } from '../../../src/kernel';
 import { K8sLogTailer, type LogPosition } from './k8s-log';
 import { runtimeError, type OciRuntime } from './runtime';
 import { spawnMonitor } from '../host-helper';
+import type { SharedMonitor } from './shared-monitor';
 
 /**
  * The per-process monitor is Debian's `conmon` (2.1): it runs `<runtime> run --detach` (or `exec`),
@@ -33,7 +34,10 @@ import { spawnMonitor } from '../host-helper';
 export interface MonitorRecord {
   kind: 'init' | 'exec';
   containerId: string;
+  /** conmon's pid, or the shared monitor's (`monitor: 'shared'`). */
   conmonPid: number;
+  /** Absent in records written before the shared monitor existed: conmon. */
+  monitor?: 'conmon' | 'shared';
   pid: number;
   tty: boolean;
   openStdin: boolean;
@@ -64,6 +68,8 @@ export interface StartOptions {
   /** Reads whether the container was OOM-killed (before its cgroup goes away). */
   oomKilled: () => Promise<boolean>;
   conmonPath?: string;
+  /** The shared monitor to start it under; conmon when absent. */
+  shared?: SharedMonitor;
 }
 
 const LOG_SIZE_MAX = 16 * 1024 * 1024;
@@ -177,6 +183,7 @@ function conmonArgs(o: StartOptions, uuid: string): string[] {
  * (NotFound for a missing command, Forbidden for a non-executable one); nothing is left running.
  */
 export async function startMonitored(o: StartOptions): Promise<MonitoredProcess> {
+  if (o.shared) return startShared(o, o.shared);
   const argv = [o.conmonPath ?? 'conmon', ...conmonArgs(o, o.kind === 'init' ? o.containerId : `${o.containerId}-exec`)];
   const launched = o.kind === 'init' ? await launchInit(argv, o.dir) : await launchExec(argv, o.dir);
   if (!launched.first || launched.first.data <= 0) {
@@ -186,6 +193,24 @@ export async function startMonitored(o: StartOptions): Promise<MonitoredProcess>
   const record: MonitorRecord = { kind: o.kind, containerId: o.containerId, conmonPid: launched.pid, pid: launched.first.data, tty: o.tty, openStdin: o.openStdin };
   await writeFile(join(o.dir, 'monitor.json'), JSON.stringify(record));
   return follow(o.dir, record, { fresh: true, oomKilled: o.oomKilled, exitSignal: launched.exit });
+}
+
+/** The same under the shared monitor (shared-monitor.ts): it runs the runtime itself. */
+async function startShared(o: StartOptions, monitor: SharedMonitor): Promise<MonitoredProcess> {
+  const rt = o.runtime;
+  const argv =
+    o.kind === 'init'
+      ? [rt.path, ...rt.globalArgs, '--log-format', 'json', 'run', '--detach', '--bundle', o.dir, '--pid-file', join(o.dir, 'pid'), o.containerId]
+      : [rt.path, ...rt.globalArgs, '--log-format', 'json', 'exec', '--detach', '--pid-file', join(o.dir, 'pid'), '--process', join(o.dir, 'process.json'), o.containerId];
+  let started: { pid: number; monitorPid: number };
+  try {
+    started = await monitor.start({ id: o.containerId, dir: o.dir, argv, tty: o.tty, stdin: o.openStdin, logMax: LOG_SIZE_MAX });
+  } catch (e) {
+    throw runtimeError(`${rt.name} ${o.kind === 'init' ? 'run' : 'exec'}`, (e as Error).message);
+  }
+  const record: MonitorRecord = { kind: o.kind, containerId: o.containerId, conmonPid: started.monitorPid, monitor: 'shared', pid: started.pid, tty: o.tty, openStdin: o.openStdin };
+  await writeFile(join(o.dir, 'monitor.json'), JSON.stringify(record));
+  return follow(o.dir, record, { fresh: true, oomKilled: o.oomKilled });
 }
 
 interface Launched {
@@ -329,8 +354,8 @@ export async function follow(
   };
 }
 
-/** Whether a pid is alive and is a conmon (pids are reused). */
+/** Whether a pid is alive and is a monitor, conmon or the shared one (pids are reused). */
 export async function alive(pid: number): Promise<boolean> {
-  const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmd.split('\0')[0]?.endsWith('conmon') ?? false;
+  const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  return Boolean(args[0]?.endsWith('conmon')) || args.includes('tsdocker-monitor');
 }
