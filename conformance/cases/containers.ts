@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../src/client/client';
+import { FrameDecoder } from '../../src/streams/stdcopy';
 import { dockerCli, hasDockerCli, type DaemonUnderTest, type SuiteContext } from '../harness';
 import { busyboxRootfs, testImage } from '../support/test-image';
 
@@ -635,6 +636,17 @@ export function containerCases(ctx: SuiteContext): void {
       expect(await removed).toEqual({ Error: null, StatusCode: 6 });
       expect((await api.req('GET', `/containers/${id}/json`)).status).toBe(404);
       made.delete(id);
+    });
+
+    it('output written before anyone reads it arrives whole: start answers, and logs has every byte, multi-byte characters included', async () => {
+      const line = '0123456789abcdefghijklmnopqrstuvwxyz-\u00e9\u20ac'; // é and € are 2 and 3 bytes in UTF-8
+      const id = await run(['sh', '-c', `yes '${line}' | head -n 20000`]);
+      expect((await api.wait(id)).StatusCode).toBe(0);
+      const r = await ctx.get().client.raw('GET', `/containers/${id}/logs`, { query: { stdout: 1, stderr: 1 } });
+      expect(r.status).toBe(200);
+      const frames = new FrameDecoder().push(r.body);
+      expect(frames.every((f) => f.stream === 'stdout')).toBe(true);
+      expect(Buffer.concat(frames.map((f) => f.payload)).toString('utf8')).toBe(`${line}\n`.repeat(20000));
     });
 
     it('after a daemon restart on the same roots: always and on-failure (exit 137) come back even after a user stop, unless-stopped stopped by the user does not', async () => {

@@ -64,7 +64,7 @@ describe.skipIf(reason !== undefined)(`linux exec driver (runc, ${monitor} monit
   it('runs a command: stdout, stderr and its exit code; delete leaves nothing behind', async () => {
     const t0 = performance.now();
     const r = await run(['sh', '-c', 'echo hi; echo oops >&2; exit 3']);
-    console.log(`start → exit of sh -c '...; exit 3' through conmon+runc: ${(performance.now() - t0).toFixed(0)} ms`);
+    console.log(`start → exit of sh -c '...; exit 3' through the ${monitor} monitor and runc: ${(performance.now() - t0).toFixed(0)} ms`);
     expect(r.stdout).toBe('hi\n');
     expect(r.stderr).toBe('oops\n');
     expect(r.status).toEqual({ exitCode: 3, oomKilled: false });
@@ -297,7 +297,40 @@ describe.skipIf(reason !== undefined)(`linux exec driver (runc, ${monitor} monit
     expect(new Set(rss.map((r) => r.pid)).size).toBe(monitor === 'shared' ? 1 : ids.length);
   });
 
-  // Only the shared monitor has this contract (declared for it alone, not skipped for conmon).
+  // The shared monitor's own contracts (declared for it alone, not skipped for conmon).
+  if (monitor === 'shared') it('a monitor killed with -9: its containers end as 255, delete cleans them, the next start gets a new monitor', async () => {
+    const a = spec(['sleep', '1000']);
+    const b = spec(['sh', '-c', 'while true; do echo x; sleep 0.05; done']);
+    const pa = await driver.start(a);
+    const pb = await driver.start(b);
+    await waitForText(pb.stdout, 'x\n');
+    pb.stdout.resume();
+    const rec = JSON.parse(await readFile(join(execRoot, 'containers', a.id, 'monitor.json'), 'utf8')) as { conmonPid: number };
+    process.kill(rec.conmonPid, 'SIGKILL');
+    const [sa, sb] = await Promise.all([pa.exited, pb.exited]);
+    expect(sa.exitCode).toBe(255);
+    expect(sb.exitCode).toBe(255);
+    await driver.delete(a.id);
+    await driver.delete(b.id);
+    await expectClean(a.id);
+    await expectClean(b.id);
+    const c = await run(['echo', 'after']);
+    expect(c.stdout).toBe('after\n');
+    const recC = JSON.parse(await readFile(join(execRoot, 'containers', c.id, 'monitor.json'), 'utf8')).conmonPid as number;
+    expect(recC).not.toBe(rec.conmonPid);
+  });
+
+  if (monitor === 'shared') it('replaces the log file when it passes the size limit; the output reads through whole', async () => {
+    // 16 MiB is the limit: 17 MiB of output (plus the log's own line prefixes) crosses it once.
+    const bytes = 17 * 1024 * 1024;
+    const r = await run(['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' b | fold -w 1023`]);
+    expect(r.status.exitCode).toBe(0);
+    expect(r.stdout.length).toBe(bytes + Math.floor(bytes / 1023));
+    expect(r.stdout.replace(/\n/g, '')).toBe('b'.repeat(bytes));
+    expect(r.stdout.split('\n').every((l) => l.length <= 1023)).toBe(true);
+  });
+
+
   if (monitor === 'shared') it('one monitor watches every container, outlives a driver, and ends with nothing to watch', async () => {
     const root = join(tmp, 'exec-shared');
     const d1 = await createLinuxExecDriver({ root, monitor });

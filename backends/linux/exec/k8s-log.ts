@@ -21,7 +21,8 @@ export class K8sLogTailer {
   private fh: FileHandle | undefined;
   private ino = -1;
   private offset = 0;
-  private partial = '';
+  /** The bytes of a line not ended yet (lines are split as bytes: a UTF-8 character never contains a newline byte). */
+  private partial: Buffer = Buffer.alloc(0);
   private watcher: FSWatcher | undefined;
   private reading: Promise<void> | undefined;
   private again = false;
@@ -40,12 +41,16 @@ export class K8sLogTailer {
     }
   }
 
-  /** Start following: read what is there and every change after. */
+  /**
+   * Start following: read what is there and every change after. Does not wait for the reading:
+   * the sinks may have no reader yet (the process can have written more than their buffers hold
+   * before anyone attached), and waiting for their drain here would wait forever.
+   */
   async start(): Promise<void> {
     this.watcher = watch(this.path, () => this.kick());
     this.watcher.on('error', () => undefined);
     this.watcher.unref();
-    await this.pump();
+    this.kick();
   }
 
   private kick(): void {
@@ -89,7 +94,7 @@ export class K8sLogTailer {
       const { bytesRead } = await this.fh.read(buf, 0, buf.length, this.offset);
       if (bytesRead > 0) {
         this.offset += bytesRead;
-        await this.emit(buf.subarray(0, bytesRead).toString('utf8'));
+        await this.emit(buf.subarray(0, bytesRead));
         this.scheduleSave();
         continue;
       }
@@ -104,27 +109,30 @@ export class K8sLogTailer {
     }
   }
 
-  private async emit(text: string): Promise<void> {
-    const lines = (this.partial + text).split('\n');
-    this.partial = lines.pop() ?? '';
+  private async emit(chunk: Buffer): Promise<void> {
+    const data = this.partial.length > 0 ? Buffer.concat([this.partial, chunk]) : chunk;
     let waitOut = false;
     let waitErr = false;
-    for (const line of lines) {
+    let start = 0;
+    for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+      const line = data.subarray(start, nl);
+      start = nl + 1;
       // time stream tag content
-      const a = line.indexOf(' ');
-      const b = line.indexOf(' ', a + 1);
-      const c = line.indexOf(' ', b + 1);
+      const a = line.indexOf(0x20);
+      const b = line.indexOf(0x20, a + 1);
+      const c = line.indexOf(0x20, b + 1);
       if (a < 0 || b < 0) continue;
-      const stream = line.slice(a + 1, b);
-      const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
-      const content = c < 0 ? '' : line.slice(c + 1);
-      const data = Buffer.from(tag === 'P' ? content : `${content}\n`, 'utf8');
+      const stream = line.subarray(a + 1, b).toString('latin1');
+      const tag = (c < 0 ? line.subarray(b + 1) : line.subarray(b + 1, c)).toString('latin1');
+      const content = c < 0 ? Buffer.alloc(0) : line.subarray(c + 1);
+      const out = tag === 'P' ? content : Buffer.concat([content, NEWLINE]);
       const sink = stream === 'stderr' ? (this.sinks.stderr ?? this.sinks.stdout) : this.sinks.stdout;
-      if (!sink.write(data)) {
+      if (!sink.write(out)) {
         if (sink === this.sinks.stdout) waitOut = true;
         else waitErr = true;
       }
     }
+    this.partial = Buffer.from(data.subarray(start));
     // Back-pressure: a slow reader slows the tail, never the container (conmon keeps writing the file).
     if (waitOut) await drained(this.sinks.stdout);
     if (waitErr && this.sinks.stderr) await drained(this.sinks.stderr);
@@ -142,7 +150,7 @@ export class K8sLogTailer {
   async savePosition(): Promise<void> {
     if (!this.positionFile) return;
     // Save only whole lines: a resumed reader must start at a line boundary.
-    const pos: LogPosition = { ino: this.ino, offset: this.offset - Buffer.byteLength(this.partial) };
+    const pos: LogPosition = { ino: this.ino, offset: this.offset - this.partial.length };
     await writeFile(this.positionFile, JSON.stringify(pos)).catch(() => undefined);
   }
 
@@ -170,6 +178,8 @@ export class K8sLogTailer {
     this.fh = undefined;
   }
 }
+
+const NEWLINE = Buffer.from('\n');
 
 function drained(s: PassThrough): Promise<void> {
   if (!s.writableNeedDrain || s.destroyed) return Promise.resolve();
