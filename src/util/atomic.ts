@@ -1,26 +1,39 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { closeSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 
-/** Write a file so that readers (and a crash) see the old content or the new, never a mix. */
+/**
+ * Write a file so that readers (and a crash) see the old content or the new, never a mix.
+ * The small calls (open, write, rename) are made synchronously, the two flushes to disk (the
+ * file, then its directory) in the thread pool: a state write then costs two round trips, not
+ * nine (~0.1 ms each, more under load), and the daemon never waits on a disk flush in its loop.
+ */
 export async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
+    writeFileSync(fd, data);
+    await fsyncFd(fd);
   } catch (e) {
-    await rm(tmp, { force: true });
+    closeSync(fd);
+    rmSync(tmp, { force: true });
     throw e;
   }
-  await syncDir(dirname(path));
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(dir);
 }
+
+const fsyncFd = promisify(fsync);
 
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r').catch(() => undefined);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -119,10 +120,15 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
 
   /** Remove the cgroup directories; false when one still holds processes. */
   const removeCgroups = async (id: string): Promise<boolean> => {
-    const results = await Promise.all(
-      cgroupOf(id).allDirs().map((dir) => rmdir(dir).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')),
-    );
-    return results.every(Boolean);
+    let all = true;
+    for (const dir of cgroupOf(id).allDirs()) {
+      try {
+        fs.rmdirSync(dir); // an empty cgroup's rmdir returns at once
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') all = false;
+      }
+    }
+    return all;
   };
 
   /**
@@ -136,7 +142,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
     const bundle = bundleOf(id);
     // Nothing was ever made (the usual first start): the bundle is made before anything else
     // and removed last.
-    if (!(await exists(bundle)) && !(await exists(join(runtime.root, id)))) return;
+    if (!fs.existsSync(bundle) && !fs.existsSync(join(runtime.root, id))) return;
     const cgroupsGone = ended && (await removeCgroups(id));
     const [records] = await Promise.all([
       monitorRecords(bundle),
@@ -158,15 +164,22 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
     await retireDir(bundle);
   };
 
-  const writeEtcFiles = async (spec: ContainerSpec) => {
-    await mkdir(spec.stateDir, { recursive: true });
-    const resolv = spec.etc.resolvConf || filterHostResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+  /** The managed /etc files: small writes, made synchronously on the start path (see overlay.ts). */
+  const writeEtcFiles = (spec: ContainerSpec) => {
+    fs.mkdirSync(spec.stateDir, { recursive: true });
+    let hostResolv = '';
+    if (!spec.etc.resolvConf) {
+      try {
+        hostResolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
+      } catch {
+        /* none */
+      }
+    }
+    const resolv = spec.etc.resolvConf || filterHostResolvConf(hostResolv);
     const files = { hostname: join(spec.stateDir, 'hostname'), hosts: join(spec.stateDir, 'hosts'), resolvConf: join(spec.stateDir, 'resolv.conf') };
-    await Promise.all([
-      writeFile(files.hostname, spec.etc.hostname, { mode: 0o644 }),
-      writeFile(files.hosts, spec.etc.hosts, { mode: 0o644 }),
-      writeFile(files.resolvConf, resolv, { mode: 0o644 }),
-    ]);
+    fs.writeFileSync(files.hostname, spec.etc.hostname, { mode: 0o644 });
+    fs.writeFileSync(files.hosts, spec.etc.hosts, { mode: 0o644 });
+    fs.writeFileSync(files.resolvConf, resolv, { mode: 0o644 });
     return files;
   };
 
@@ -190,9 +203,10 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
       containers.delete(spec.id);
       await cleanup(spec.id);
       const bundle = bundleOf(spec.id);
-      await mkdir(bundle, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(bundle, { recursive: true, mode: 0o700 });
       try {
-        const [etcFiles, user] = await Promise.all([writeEtcFiles(spec), resolveUser(spec.rootfs.root, spec.process.user)]);
+        const etcFiles = writeEtcFiles(spec);
+        const user = await resolveUser(spec.rootfs.root, spec.process.user);
         const net = joinPath(spec.namespaces.network, 'net', 'network');
         const pid = joinPath(spec.namespaces.pid, 'pid', 'pid');
         const ipc = joinPath(spec.namespaces.ipc, 'ipc', 'ipc');
@@ -203,7 +217,7 @@ export async function createLinuxExecDriver(opts: LinuxExecDriverOptions): Promi
           etcFiles,
           joinPaths: { ...(net ? { network: net } : {}), ...(pid ? { pid } : {}), ...(ipc ? { ipc } : {}) },
         });
-        await writeFile(join(bundle, 'config.json'), JSON.stringify(config));
+        fs.writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
         const init = await startMonitored({
           runtime,
           dir: bundle,
@@ -370,10 +384,17 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function monitorRecords(bundle: string): Promise<MonitorRecord[]> {
-  const dirs = [bundle, ...(await readdir(join(bundle, 'exec')).catch(() => [] as string[])).map((e) => join(bundle, 'exec', e))];
+  const read = <T>(f: () => T, fallback: T): T => {
+    try {
+      return f();
+    } catch {
+      return fallback;
+    }
+  };
+  const dirs = [bundle, ...read(() => fs.readdirSync(join(bundle, 'exec')), [] as string[]).map((e) => join(bundle, 'exec', e))];
   const out: MonitorRecord[] = [];
   for (const d of dirs) {
-    const text = await readFile(join(d, 'monitor.json'), 'utf8').catch(() => undefined);
+    const text = read(() => fs.readFileSync(join(d, 'monitor.json'), 'utf8'), '');
     if (text) out.push(JSON.parse(text) as MonitorRecord);
   }
   return out;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, watch } from 'node:fs';
+import { constants, existsSync, watch, writeFileSync } from 'node:fs';
 import { access, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -209,7 +209,7 @@ async function startShared(o: StartOptions, monitor: SharedMonitor): Promise<Mon
     throw runtimeError(`${rt.name} ${o.kind === 'init' ? 'run' : 'exec'}`, (e as Error).message);
   }
   const record: MonitorRecord = { kind: o.kind, containerId: o.containerId, conmonPid: started.monitorPid, monitor: 'shared', pid: started.pid, tty: o.tty, openStdin: o.openStdin };
-  await writeFile(join(o.dir, 'monitor.json'), JSON.stringify(record));
+  writeFileSync(join(o.dir, 'monitor.json'), JSON.stringify(record));
   return follow(o.dir, record, { fresh: true, oomKilled: o.oomKilled });
 }
 
@@ -287,7 +287,7 @@ export async function follow(
 
   const exitFile = join(dir, 'exit');
   let stdin: Writable | null = null;
-  if (record.openStdin && (o.fresh || record.tty) && !(await exists(exitFile))) {
+  if (record.openStdin && (o.fresh || record.tty) && !existsSync(exitFile)) {
     stdin = await openStdinBridge(dir).catch(() => null);
   }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, DockerError, ForbiddenError, InvalidParameterError, NotFoundError, SystemError } from '../../../src/errors';
 import type { CgroupLayout } from './cgroups';
@@ -127,7 +128,7 @@ export class OciRuntime {
    * directory. The caller removes the cgroup directories. Saves a runtime process per container.
    */
   async forgetStopped(id: string): Promise<void> {
-    await rm(join(this.root, id), { recursive: true, force: true });
+    rmSync(join(this.root, id), { recursive: true, force: true }); // state.json and a fifo
   }
 
   async update(id: string, resources: OciResources, bundle: string): Promise<void> {

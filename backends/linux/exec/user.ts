@@ -1,4 +1,4 @@
-import { lstat, readFile } from 'node:fs/promises';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../../../src/errors';
 
@@ -25,8 +25,9 @@ interface GroupEntry {
 async function readInRoot(root: string, path: string): Promise<string> {
   const p = join(root, path);
   try {
-    if ((await lstat(p)).isSymbolicLink()) return '';
-    return await readFile(p, 'utf8');
+    // Small files of the container's own disk: read synchronously (see overlay.ts).
+    if (lstatSync(p).isSymbolicLink()) return '';
+    return readFileSync(p, 'utf8');
   } catch {
     return '';
   }

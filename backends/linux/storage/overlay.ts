@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,14 +79,18 @@ export class OverlayDriver extends LayerDriver {
     const dir = join(this.home, id);
     const short = shortId();
     try {
-      await fsp.mkdir(dir, { mode: 0o700 });
-      // Independent entries of the new directory, made at once; `parent` marks it complete.
-      await Promise.all([
-        fsp.mkdir(join(dir, 'diff'), { mode: 0o755 }).then(() => fsp.chmod(join(dir, 'diff'), 0o755)),
-        fsp.symlink(`../${id}/diff`, join(this.home, LINK_DIR, short)),
-        fsp.writeFile(join(dir, 'link'), short),
-        ...(parent ? [fsp.mkdir(join(dir, 'work'), { mode: 0o700 }), this.lowerChain(parent).then((lower) => fsp.writeFile(join(dir, 'lower'), lower))] : []),
-      ]);
+      // Small metadata calls on the daemon's own disk take microseconds: made synchronously, they
+      // spare a thread-pool round trip each (~0.1 ms, more under load) on every container's
+      // create. Only the completion marker, written with fsync, goes to the pool.
+      fs.mkdirSync(dir, { mode: 0o700 });
+      fs.mkdirSync(join(dir, 'diff'), { mode: 0o755 });
+      fs.chmodSync(join(dir, 'diff'), 0o755);
+      fs.symlinkSync(`../${id}/diff`, join(this.home, LINK_DIR, short));
+      fs.writeFileSync(join(dir, 'link'), short);
+      if (parent) {
+        fs.mkdirSync(join(dir, 'work'), { mode: 0o700 });
+        fs.writeFileSync(join(dir, 'lower'), this.lowerChain(parent));
+      }
       await this.fs.writeFileAtomic(join(dir, 'parent'), parent ?? '');
     } catch (e) {
       await this.deleteLayer(id);
@@ -94,27 +99,27 @@ export class OverlayDriver extends LayerDriver {
   }
 
   /** The `lower` file of a child of `parent`: the parent's link, then the parent's own chain. */
-  private async lowerChain(parent: string): Promise<string> {
-    const link = `${LINK_DIR}/${(await fsp.readFile(join(this.home, parent, 'link'), 'utf8')).trim()}`;
-    const below = await fsp.readFile(join(this.home, parent, 'lower'), 'utf8').catch(() => '');
+  private lowerChain(parent: string): string {
+    const link = `${LINK_DIR}/${fs.readFileSync(join(this.home, parent, 'link'), 'utf8').trim()}`;
+    const below = readIfThere(join(this.home, parent, 'lower'));
     return below ? `${link}:${below.trim()}` : link;
   }
 
   /** The link goes, the directory is renamed aside and deleted in the background (util/retire). */
   protected async deleteLayer(id: string): Promise<void> {
     const dir = join(this.home, id);
-    const short = await fsp.readFile(join(dir, 'link'), 'utf8').catch(() => '');
-    if (short.trim()) await fsp.rm(join(this.home, LINK_DIR, short.trim()), { force: true });
+    const short = readIfThere(join(dir, 'link')).trim();
+    if (short) fs.rmSync(join(this.home, LINK_DIR, short), { force: true });
     await retireDir(dir);
   }
 
   protected async mount(id: string, parent: string | null): Promise<MountedFs> {
     if (parent === null) return this.upperTree(id);
-    const lower = (await fsp.readFile(join(this.home, id, 'lower'), 'utf8')).trim();
+    const lower = fs.readFileSync(join(this.home, id, 'lower'), 'utf8').trim();
     const merged = join(this.home, id, 'merged');
-    await fsp.mkdir(merged, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(merged, { recursive: true, mode: 0o700 });
     // Still mounted from before a daemon restart (its container kept running): use it.
-    if (await isMountPoint(merged)) return { fs: this.fs, root: merged };
+    if (isMountPointSync(merged)) return { fs: this.fs, root: merged };
     const opts = `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work${this.extraOpts}`;
     await mountFs('overlay', 'overlay', `${id}/merged`, opts, this.home).catch((e: Error) => {
       throw new SystemError(`error creating overlay mount to ${merged}: ${e.message}`, { cause: e });
@@ -128,7 +133,11 @@ export class OverlayDriver extends LayerDriver {
       // EINVAL: not mounted (a layer that was only read, or unmounted before a restart).
       if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw new SystemError(`error unmounting ${merged}: ${e.message}`, { cause: e });
     });
-    await fsp.rmdir(merged).catch(() => undefined);
+    try {
+      fs.rmdirSync(merged);
+    } catch {
+      /* not there */
+    }
   }
 
 }
@@ -136,6 +145,20 @@ export class OverlayDriver extends LayerDriver {
 function shortId(): string {
   const bytes = randomBytes(26);
   return [...bytes].map((b) => SHORT_ID_CHARS[b % SHORT_ID_CHARS.length]).join('');
+}
+
+function readIfThere(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isMountPointSync(path: string): boolean {
+  const self = fs.statSync(path, { throwIfNoEntry: false });
+  const parent = fs.statSync(join(path, '..'), { throwIfNoEntry: false });
+  return Boolean(self && parent && self.dev !== parent.dev);
 }
 
 /** Whether `path` is the root of a mount: an overlay mount has a device of its own. */
