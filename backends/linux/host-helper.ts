@@ -1,8 +1,8 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { Coprocess, CoprocessError } from '../../src/kernel/coprocess';
 
 const run = promisify(execFile);
 
@@ -111,80 +111,38 @@ function errnoError(errno: number, what: string, path: string): NodeJS.ErrnoExce
 
 type Op = 'mount' | 'umount' | 'spawn';
 
+/** The perl helper: an answer is `<id> <errno> [<field>...]`; a non-zero errno rejects with its code. */
 class PerlHelper {
-  private child: ChildProcessWithoutNullStreams | undefined;
-  private readonly pending = new Map<number, { resolve(fields: string[]): void; reject(e: Error): void; what: string; path: string }>();
-  private nextId = 1;
-  private idle: NodeJS.Timeout | undefined;
-  /** Set when perl could not be started: the fallbacks are used from then on. */
-  unavailable = false;
+  private readonly proc: Coprocess;
 
-  constructor(
-    private readonly numbers: [number, number],
-    private readonly perlPath: string,
-  ) {}
-
-  /** The answer's fields after the errno; rejects with the errno's code. */
-  call(op: Op, path: string, args: (string | number)[]): Promise<string[]> {
-    const child = this.start();
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = undefined;
-    if (this.pending.size === 0) this.busy(child, true);
-    const id = this.nextId++;
-    return new Promise<string[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, what: op, path });
-      child.stdin.write(`${id} ${op} ${args.map((a) => Buffer.from(String(a)).toString('hex')).join(' ')}\n`);
+  constructor(numbers: [number, number], perlPath: string) {
+    this.proc = new Coprocess({
+      command: perlPath,
+      args: ['-e', SCRIPT, ...numbers.map(String)],
+      name: 'the perl host helper',
+      idOf: (line) => Number(line.slice(0, line.indexOf(' '))),
+      idleExitMs: IDLE_EXIT_MS,
     });
   }
 
-  private start(): ChildProcessWithoutNullStreams {
-    if (this.child) return this.child;
-    const child = spawn(this.perlPath, ['-e', SCRIPT, ...this.numbers.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const [id, errno, ...fields] = line.split(' ');
-      const p = this.pending.get(Number(id));
-      if (!p) return;
-      this.pending.delete(Number(id));
-      if (Number(errno)) p.reject(errnoError(Number(errno), p.what, p.path));
-      else p.resolve(fields);
-      if (this.pending.size === 0) this.goIdle(child);
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-1000)));
-    child.stdin.on('error', () => undefined);
-    const fail = (why: string, missing: boolean) => {
-      if (this.child === child) this.child = undefined;
-      if (missing) this.unavailable = true;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        const err = errnoError(missing ? constants.errno.ENOSYS : constants.errno.EIO, p.what, p.path);
-        err.message += ` (the perl host helper ${why}${stderr ? `: ${stderr.trim()}` : ''})`;
-        p.reject(err);
-      }
-    };
-    child.on('error', (e: NodeJS.ErrnoException) => fail(`could not start: ${e.message}`, e.code === 'ENOENT'));
-    child.on('exit', (code) => fail(`exited with code ${code}`, false));
-    return child;
+  get unavailable(): boolean {
+    return this.proc.unavailable;
   }
 
-  private goIdle(child: ChildProcessWithoutNullStreams): void {
-    this.busy(child, false);
-    this.idle = setTimeout(() => {
-      if (this.pending.size === 0 && this.child === child) {
-        this.child = undefined;
-        child.stdin.end();
-      }
-    }, IDLE_EXIT_MS);
-    this.idle.unref();
-  }
-
-  /** Keep the event loop alive only while a call is outstanding. */
-  private busy(child: ChildProcessWithoutNullStreams, on: boolean): void {
-    for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[]) {
-      if (on) h.ref();
-      else h.unref();
+  /** The answer's fields after the errno. */
+  async call(op: Op, path: string, args: (string | number)[]): Promise<string[]> {
+    let line: string;
+    try {
+      line = await this.proc.call((id) => `${id} ${op} ${args.map((a) => Buffer.from(String(a)).toString('hex')).join(' ')}\n`);
+    } catch (e) {
+      const missing = e instanceof CoprocessError && e.missing;
+      const err = errnoError(missing ? constants.errno.ENOSYS : constants.errno.EIO, op, path);
+      err.message += ` (${(e as Error).message})`;
+      throw err;
     }
+    const [, errno, ...fields] = line.split(' ');
+    if (Number(errno)) throw errnoError(Number(errno), op, path);
+    return fields;
   }
 }
 

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { Coprocess } from './coprocess';
 import type { SpecialFileKind } from './host-fs';
 
 /**
@@ -44,8 +43,6 @@ for line in sys.stdin:
 
 const IDLE_EXIT_MS = 3000;
 
-type Pending = { resolve(v: unknown): void; reject(e: Error): void; op: string; path: string };
-
 function pythonPath(): string {
   for (const p of ['/usr/bin/python3', '/usr/local/bin/python3']) if (existsSync(p)) return p;
   return 'python3';
@@ -60,73 +57,24 @@ function fsError(code: string, message: string, op: string, path: string): NodeJ
 }
 
 class FsHelper {
-  private child: ChildProcessWithoutNullStreams | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly proc = new Coprocess({
+    command: pythonPath(),
+    args: ['-c', SCRIPT],
+    name: 'the python3 helper for mknod/xattr',
+    idOf: (line) => (JSON.parse(line) as { id: number }).id,
+    idleExitMs: IDLE_EXIT_MS,
+  });
 
-  call(op: string, path: string, args: Record<string, unknown> = {}): Promise<unknown> {
-    const child = this.start();
-    const id = this.nextId++;
-    if (this.pending.size === 0) this.setBusy(child, true);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, op, path });
-      child.stdin.write(JSON.stringify({ id, op, path, ...args }) + '\n');
-    });
-  }
-
-  private start(): ChildProcessWithoutNullStreams {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    if (this.child) return this.child;
-    const child = spawn(pythonPath(), ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
-    createInterface({ input: child.stdout }).on('line', (line) => this.onLine(line));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-2000);
-    });
-    child.stdin.on('error', () => undefined);
-    const fail = (why: string) => {
-      if (this.child === child) this.child = undefined;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(fsError('ENOTSUP', `the python3 helper for mknod/xattr ${why}${stderr ? `: ${stderr.trim()}` : ''}`, p.op, p.path));
-      }
-    };
-    child.on('error', (e) => fail(`could not start (${e.message})`));
-    child.on('exit', (code) => fail(`exited with code ${code}`));
-    return child;
-  }
-
-  private onLine(line: string): void {
-    const msg = JSON.parse(line) as { id: number; result?: unknown; code?: string; message?: string };
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    this.pending.delete(msg.id);
-    if (msg.code) p.reject(fsError(msg.code, msg.message ?? msg.code, p.op, p.path));
-    else p.resolve(msg.result);
-    if (this.pending.size === 0 && this.child) this.goIdle(this.child);
-  }
-
-  private goIdle(child: ChildProcessWithoutNullStreams): void {
-    this.setBusy(child, false);
-    this.idleTimer = setTimeout(() => {
-      if (this.pending.size === 0 && this.child === child) {
-        this.child = undefined;
-        child.stdin.end();
-      }
-    }, IDLE_EXIT_MS);
-    this.idleTimer.unref();
-  }
-
-  /** Keep the event loop alive only while a request is outstanding. */
-  private setBusy(child: ChildProcessWithoutNullStreams, busy: boolean): void {
-    const handles = [child, child.stdin, child.stdout, child.stderr] as unknown as { ref(): void; unref(): void }[];
-    for (const h of handles) {
-      if (busy) h.ref();
-      else h.unref();
+  async call(op: string, path: string, args: Record<string, unknown> = {}): Promise<unknown> {
+    let line: string;
+    try {
+      line = await this.proc.call((id) => JSON.stringify({ id, op, path, ...args }) + '\n');
+    } catch (e) {
+      throw fsError('ENOTSUP', (e as Error).message, op, path);
     }
+    const msg = JSON.parse(line) as { result?: unknown; code?: string; message?: string };
+    if (msg.code) throw fsError(msg.code, msg.message ?? msg.code, op, path);
+    return msg.result;
   }
 }
 
