@@ -1,4 +1,5 @@
 import type { StatsSample } from '../../../src/kernel';
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -99,8 +100,14 @@ export class ContainerCgroup {
   async oomKilled(): Promise<boolean> {
     const dir = this.dir('memory');
     if (!dir) return false;
-    if (this.layout.mode === 'v2') return (keyValues(await read(join(dir, 'memory.events'))).oom_kill ?? 0) > 0;
-    return (keyValues(await read(join(dir, 'memory.oom_control'))).oom_kill ?? 0) > 0;
+    let text = '';
+    try {
+      // One small kernel file, read at once on the exit path.
+      text = readFileSync(join(dir, this.layout.mode === 'v2' ? 'memory.events' : 'memory.oom_control'), 'utf8');
+    } catch {
+      return false;
+    }
+    return (keyValues(text).oom_kill ?? 0) > 0;
   }
 
   async sample(): Promise<CgroupSample> {

@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { open, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { PassThrough } from 'node:stream';
 
 /** Where a reader of a conmon log stopped: the file's inode and the byte offset in it. */
@@ -151,7 +151,11 @@ export class K8sLogTailer {
     if (!this.positionFile) return;
     // Save only whole lines: a resumed reader must start at a line boundary.
     const pos: LogPosition = { ino: this.ino, offset: this.offset - this.partial.length };
-    await writeFile(this.positionFile, JSON.stringify(pos)).catch(() => undefined);
+    try {
+      writeFileSync(this.positionFile, JSON.stringify(pos)); // a few bytes: no round trip
+    } catch {
+      /* the directory went (the container was removed) */
+    }
   }
 
   /** Read everything left, end both streams and stop following. */

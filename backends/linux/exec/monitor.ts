@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, existsSync, watch, writeFileSync } from 'node:fs';
+import { constants, existsSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { access, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
@@ -298,7 +298,7 @@ export async function follow(
     if (o.exitSignal) void o.exitSignal.then(resolve);
     // Not our child (restored), or in case the child's exit event is missed: the exit file.
     const w = watch(dir, (_e, name) => {
-      if (name === 'exit') void exists(exitFile).then((x) => x && resolve());
+      if (name === 'exit' && existsSync(exitFile)) resolve();
     });
     w.on('error', () => undefined);
     w.unref();
@@ -307,7 +307,7 @@ export async function follow(
       void exists(exitFile).then(async (x) => x || !(await alive(record.conmonPid)) ? resolve() : undefined);
     }, 1000);
     poll.unref();
-    void exists(exitFile).then((x) => x && resolve());
+    if (existsSync(exitFile)) resolve();
     void exitSeenCleanup.then(() => {
       w.close();
       clearInterval(poll);
@@ -316,11 +316,15 @@ export async function follow(
 
   const exited = exitSeen.then(async () => {
     endFollow();
-    const [text, oomFile, oomCgroup] = await Promise.all([
-      readFile(exitFile, 'utf8').catch(() => ''),
-      exists(join(dir, 'oom')),
-      o.oomKilled().catch(() => false),
-    ]);
+    // Two small files of our own: read at once, without a thread-pool round trip each.
+    let text = '';
+    try {
+      text = readFileSync(exitFile, 'utf8');
+    } catch {
+      /* no status recorded: 255 below */
+    }
+    const oomFile = existsSync(join(dir, 'oom'));
+    const oomCgroup = oomFile || (await o.oomKilled().catch(() => false));
     const exitCode = /^-?\d+/.test(text.trim()) ? Number(text.trim()) : 255;
     const oomKilled = oomFile || oomCgroup;
     await tailer.finish();
@@ -345,7 +349,7 @@ export async function follow(
         await fh.close();
       }
     },
-    exitedYet: () => exists(exitFile),
+    exitedYet: async () => existsSync(exitFile),
     async detach() {
       detached = true;
       endFollow();
