@@ -361,6 +361,22 @@ describe.skipIf(reason !== undefined)(`linux exec driver (runc, ${monitor} monit
     for (let i = 0; i < 50 && existsSync(`/proc/${ma.conmonPid}/cmdline`) && readFileSync(`/proc/${ma.conmonPid}/cmdline`, 'utf8').includes('tsdocker-monitor'); i++) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(`/proc/${ma.conmonPid}/cmdline`) && readFileSync(`/proc/${ma.conmonPid}/cmdline`, 'utf8').includes('tsdocker-monitor')).toBe(false);
     expect(existsSync(join(root, 'monitor.sock'))).toBe(false);
+
+    // Stopped while a process still runs: the monitor ends right after that process, not 30 s later.
+    const d3 = await createLinuxExecDriver({ root, monitor });
+    const s = spec(['sleep', '0.3'], {}, d3);
+    await d3.start(s);
+    const m3 = await monitorOf(s.id);
+    await d3.close();
+    const alive = () => existsSync(`/proc/${m3.conmonPid}/cmdline`) && readFileSync(`/proc/${m3.conmonPid}/cmdline`, 'utf8').includes('tsdocker-monitor');
+    expect(alive()).toBe(true);
+    for (let i = 0; i < 150 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+    expect(readFileSync(join(root, 'containers', s.id, 'exit'), 'utf8')).toBe('0');
+    const d4 = await createLinuxExecDriver({ root, monitor });
+    drivers.push(d4);
+    await d4.restore();
+    await d4.delete(s.id);
   });
 });
 }

@@ -465,12 +465,14 @@ def drop(client):
 
 
 def on_request(client, line):
+    global quit_when_idle
     try:
         req = json.loads(line)
     except ValueError:
         return
     op = req.get('op')
     if op == 'start':
+        quit_when_idle = False
         try:
             p = Proc(req, client)
             pid = p.setup(list(req['argv']))
@@ -485,11 +487,10 @@ def on_request(client, line):
     elif op == 'ping':
         reply(client, {'reqid': req.get('reqid'), 'pid': os.getpid(), 'running': len(procs)})
     elif op == 'quit-if-idle':
-        idle = not pending and not procs
-        reply(client, {'reqid': req.get('reqid'), 'quit': idle})
-        if idle:
-            global quitting
-            quitting = True
+        # A daemon's stop: end now, or as soon as the last process has ended and no daemon is
+        # connected (instead of after the idle delay).
+        quit_when_idle = True
+        reply(client, {'reqid': req.get('reqid'), 'quit': not pending and not procs})
 
 
 def on_client(client, _mask=None):
@@ -569,12 +570,12 @@ _null = os.open('/dev/null', os.O_WRONLY)
 os.dup2(_null, 1)
 os.close(_null)
 reap()
-quitting = False
-while not quitting:
+quit_when_idle = False
+while True:
     busy = pending or procs or clients
     if busy:
         idle_since = time.monotonic()
-    elif time.monotonic() - idle_since > IDLE_EXIT:
+    elif quit_when_idle or time.monotonic() - idle_since > IDLE_EXIT:
         break
     for key, mask in sel.select(None if busy else IDLE_EXIT):
         fn, arg = key.data
