@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 
@@ -588,6 +588,7 @@ try:
     os.unlink(SOCK)
 except OSError:
     pass
+os._exit(0)
 `;
 
 /** What the driver asks the monitor to start. */
@@ -638,7 +639,18 @@ export class SharedMonitor {
   async shutdown(): Promise<void> {
     try {
       if (!this.sock || this.sock.destroyed) this.sock = await this.connect();
-      await this.request({ op: 'quit-if-idle' }, 5000);
+      const pid = this.pid || Number((await this.request({ op: 'ping' }, 5000)).pid);
+      const answer = await this.request({ op: 'quit-if-idle' }, 5000);
+      this.close();
+      // It ends now: the daemon's stop returns once it has (a stop leaves no process behind).
+      const running = () => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('tsdocker-monitor'); // a zombie's is empty
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; answer.quit === true && i < 200 && running(); i++) await new Promise((r) => setTimeout(r, 10));
     } catch {
       /* no monitor, or it is gone */
     }
