@@ -25,6 +25,9 @@ import { join } from 'node:path';
  */
 const SCRIPT = String.raw`import ctypes, errno, fcntl, json, os, resource, selectors, signal, socket, struct, sys, termios, time
 
+if sys.version_info < (3, 9):
+    sys.stderr.write('the shared container monitor needs python3 >= 3.9 (socket.recv_fds); use --exec-opt native.monitor=conmon\n')
+    sys.exit(2)
 SOCK = sys.argv[2]
 ROOT_FD = os.open(os.path.dirname(SOCK), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
@@ -785,7 +788,15 @@ export class SharedMonitor {
         done();
       });
       child.once('error', (e) => done(e));
-      child.once('exit', (code) => done(new Error(`the container monitor exited (${code}); see ${join(this.root, 'monitor.log')}`)));
+      child.once('exit', (code) => {
+        let why = '';
+        try {
+          why = readFileSync(join(this.root, 'monitor.log'), 'utf8').trim().split('\n').pop() ?? '';
+        } catch {
+          /* no log */
+        }
+        done(new Error(`the container monitor exited (${code})${why ? `: ${why}` : ''}; see ${join(this.root, 'monitor.log')}`));
+      });
     });
   }
 }
