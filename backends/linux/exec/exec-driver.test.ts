@@ -335,10 +335,11 @@ describe.skipIf(reason !== undefined)(`linux exec driver (runc, ${monitor} monit
     const root = join(tmp, 'exec-shared');
     const d1 = await createLinuxExecDriver({ root, monitor });
     const a = spec(['sh', '-c', 'echo a; sleep 1000'], {}, d1);
-    const b = spec(['sh', '-c', 'read x; echo "got $x"; exit 4'], { process: { ...busyboxSpec('x', rootfs, tmp, []).process, args: ['sh', '-c', 'read x; echo "got $x"; exit 4'], openStdin: true } }, d1);
+    const b = spec(['sh', '-c', 'read x; echo "got $x"; exit 4'], {}, d1);
+    b.process.openStdin = true;
     const pa = await d1.start(a);
     await waitForText(pa.stdout, 'a\n');
-    const pb = await d1.start(b);
+    await d1.start(b);
     const monitorOf = async (id: string) => (JSON.parse(await readFile(join(root, 'containers', id, 'monitor.json'), 'utf8')) as { conmonPid: number; monitor: string });
     const [ma, mb] = [await monitorOf(a.id), await monitorOf(b.id)];
     expect(ma).toMatchObject({ monitor: 'shared' });

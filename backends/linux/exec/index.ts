@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -377,10 +377,6 @@ async function sharedMonitorFor(opts: LinuxExecDriverOptions): Promise<SharedMon
     return undefined;
   }
   return new SharedMonitor(opts.root, python);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 async function monitorRecords(bundle: string): Promise<MonitorRecord[]> {

@@ -72,6 +72,27 @@ def close(fd):
         pass
 
 
+def read_some(fd):
+    # One read: the bytes, b'' at the end of input (EIO from a terminal whose other side is gone
+    # counts as that), None when nothing is there yet.
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b''
+
+
+def read_available(fd):
+    # Everything a non-blocking fd holds now.
+    out = b''
+    while True:
+        data = read_some(fd)
+        if not data:
+            return out
+        out += data
+
+
 def write_file(path, data):
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
@@ -93,6 +114,8 @@ class Proc:
         self.streams = {}        # fd -> 'stdout' | 'stderr'
         self.errbuf = b''        # the runtime's error output while it runs
         self.inbuf = b''         # stdin waiting for the process to read it
+        self.paused = None       # an attach connection not read while inbuf is full
+        self.errpipe = None      # the runtime's stderr when the process has a terminal
         self.stdin_fd = None
         self.stdin_eof = False
         self.master = None
@@ -131,12 +154,9 @@ class Proc:
 
     def on_output(self, fd, _mask=None):
         stream = self.streams.get(fd)
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
+        data = read_some(fd)
+        if data is None:
             return
-        except OSError:  # EIO: the terminal's other side is gone
-            data = b''
         if not data:
             self.streams.pop(fd, None)
             close(fd)
@@ -149,18 +169,10 @@ class Proc:
         self.write_log(stream, data)
 
     def drain(self):
-        for fd in list(self.streams):
-            os.set_blocking(fd, False)
-            while fd in self.streams:
-                try:
-                    data = os.read(fd, 65536)
-                except BlockingIOError:
-                    break
-                except OSError:
-                    data = b''
-                if not data:
-                    break
-                self.write_log(self.streams[fd], data)
+        for fd, stream in list(self.streams.items()):
+            data = read_available(fd)
+            if data:
+                self.write_log(stream, data)
             self.streams.pop(fd, None)
             close(fd)
         self.master = None
@@ -209,7 +221,7 @@ class Proc:
                 self.inbuf = b''
                 break
             self.inbuf = self.inbuf[n:]
-        paused = getattr(self, 'paused', None)
+        paused = self.paused
         if paused is not None and len(self.inbuf) <= (1 << 20):
             self.paused = None
             sel.register(paused, selectors.EVENT_READ, (self.on_conn, paused))
@@ -347,12 +359,9 @@ class Proc:
         return pid
 
     def on_runtime_err(self, fd, _mask=None):
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
+        data = read_some(fd)
+        if data is None:
             return
-        except OSError:
-            data = b''
         if not data:
             close(fd)
             self.errpipe = None
@@ -361,15 +370,8 @@ class Proc:
 
     def started(self, status):
         code = os.waitstatus_to_exitcode(status)
-        if getattr(self, 'errpipe', None) is not None:
-            try:
-                while True:
-                    data = os.read(self.errpipe, 65536)
-                    if not data:
-                        break
-                    self.errbuf += data
-            except OSError:
-                pass
+        if self.errpipe is not None:
+            self.errbuf += read_available(self.errpipe)
             close(self.errpipe)
             self.errpipe = None
         if code != 0:
@@ -394,16 +396,8 @@ class Proc:
 
     def drain_errors(self):
         for fd, name in list(self.streams.items()):
-            if name != 'stderr':
-                continue
-            try:
-                while True:
-                    data = os.read(fd, 65536)
-                    if not data:
-                        break
-                    self.errbuf += data
-            except OSError:
-                pass
+            if name == 'stderr':
+                self.errbuf += read_available(fd)
 
     def exited(self, status):
         procs.pop(self.pid, None)
