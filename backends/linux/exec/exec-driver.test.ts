@@ -84,6 +84,16 @@ describe.skipIf(reason !== undefined)(`linux exec driver (runc, ${monitor} monit
     console.log(`run --rm true through the driver (runc): ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
   });
 
+  it('starts the container with no blocked or ignored signals (a monitor handling or ignoring one must not pass it on)', async () => {
+    for (const tty of [false, true]) {
+      const r = await run(['cat', '/proc/self/status'], { process: { ...busyboxSpec('x', rootfs, tmp, []).process, args: ['cat', '/proc/self/status'], tty } });
+      const field = (name: string) => new RegExp(`^${name}:\\s*([0-9a-f]+)`, 'm').exec(r.stdout)?.[1];
+      expect(field('SigBlk'), r.stdout).toMatch(/^0+$/);
+      expect(field('SigIgn'), r.stdout).toMatch(/^0+$/);
+      expect(r.status.exitCode).toBe(0);
+    }
+  });
+
   it('passes stdin and closes it at the end', async () => {
     const s = spec(['sh', '-c', 'cat; echo done'], { process: { args: [], env: ['PATH=/bin'], cwd: '/', user: '', tty: false, openStdin: true } });
     s.process.args = ['sh', '-c', 'cat; echo done'];
