@@ -152,6 +152,19 @@ export async function defineStorageDriverSuite(name: string, factory: StorageDri
         expect(await d.exists('c')).toBe(false);
         if (factory.isMounted) expect(await factory.isMounted(m)).toBe(false);
         await expect(d.get('c')).rejects.toBeInstanceOf(NotFoundError);
+        // The id is free at once (a driver may finish the unmount in the background; the
+        // suite's afterEach checks, after cleanup, that nothing stayed mounted).
+        await d.create('c', 'p');
+        expect(await view(d, 'c')).toEqual({});
+      });
+
+      it('creates a layer and its child at once', async () => {
+        const d = await open();
+        await layer(d, 'base', null, [file('f', 'base')]);
+        await Promise.all([d.create('init', 'base'), d.create('rw', 'init')]);
+        expect(await readText(await d.get('rw'), '/f')).toBe('base');
+        await d.put('rw');
+        await expect(d.remove('init')).rejects.toBeInstanceOf(ConflictError);
       });
     });
 

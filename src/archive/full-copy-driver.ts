@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { HostFs } from '../kernel/host-fs';
 import type { MountedFs } from '../kernel/storage';
 import { copyTree, recoverStagedApplies } from './copy-tree';
-import { LayerDriver } from './layer-driver';
+import { LayerDriver, type DeferredDurability } from './layer-driver';
 import { LAYER_ID_PATTERN, type Tree } from './tree';
 import { fullTreeFormat } from './whiteouts';
 
@@ -62,7 +62,7 @@ export class FullCopyDriver extends LayerDriver {
     return fn(this.upperTree(parent));
   }
 
-  protected async storeLayer(id: string, parent: string | null): Promise<void> {
+  protected async storeLayer(id: string, parent: string | null): Promise<void | DeferredDurability> {
     const root = this.upperTree(id);
     try {
       if (parent) await copyTree(this.upperTree(parent), root);

@@ -9,5 +9,5 @@ export { exportLayer } from './export-layer';
 export { memberRelPath, checkSymlinkTarget } from './member-path';
 export { abs, lstatOrNull, makedev, devMajor, devMinor, LAYER_ID_PATTERN, type Tree } from './tree';
 export { fullTreeFormat, overlayFormat, isContentXattr, OVERLAY_OPAQUE_XATTR, type WhiteoutFormat } from './whiteouts';
-export { LayerDriver } from './layer-driver';
+export { LayerDriver, type DeferredDurability } from './layer-driver';
 export { FullCopyDriver } from './full-copy-driver';

@@ -18,6 +18,11 @@ import type { WhiteoutFormat } from './whiteouts';
  * another parent is refused with InvalidParameter. `applyDiff` on a mounted layer is refused
  * with Conflict: the tree is swapped under the mount.
  */
+/** What `storeLayer` returns when the layer is written and only its flush to disk is pending. */
+export interface DeferredDurability {
+  durable: Promise<void>;
+}
+
 export abstract class LayerDriver implements StorageDriver {
   abstract readonly name: string;
   protected abstract readonly format: WhiteoutFormat;
@@ -29,9 +34,18 @@ export abstract class LayerDriver implements StorageDriver {
   constructor(protected readonly log?: Logger) {}
 
   /** Write the new layer `id` to storage (it shows `parent`'s content). */
-  protected abstract storeLayer(id: string, parent: string | null): Promise<void>;
+  protected abstract storeLayer(id: string, parent: string | null): Promise<void | DeferredDurability>;
   /** Delete `id` from storage (it is unmounted and has no children). */
   protected abstract deleteLayer(id: string): Promise<void>;
+  /**
+   * Delete `id` while it is still mounted (a container's layer removed right after its process
+   * ended): by default unmount, then delete. A driver may detach the layer at once and finish
+   * both in the background; `cleanup` waits for that.
+   */
+  protected async deleteMountedLayer(id: string): Promise<void> {
+    await this.unmount(id);
+    await this.deleteLayer(id);
+  }
   protected abstract mount(id: string, parent: string | null): Promise<MountedFs>;
   protected abstract unmount(id: string): Promise<void>;
   /** Where the layer's own entries live: its whole tree, or its overlay upper dir. */
@@ -59,15 +73,30 @@ export abstract class LayerDriver implements StorageDriver {
     return this.parents.has(id);
   }
 
-  create(id: string, parent: string | null): Promise<void> {
-    return this.serial(async () => {
+  /**
+   * Resolves once the layer is complete on disk. A driver whose layer is usable as soon as it is
+   * written and only waits for its flush to disk (`DeferredDurability`) lets the next operation
+   * (a child's create) run during that flush: a container's two layers flush together.
+   */
+  async create(id: string, parent: string | null): Promise<void> {
+    const stored = await this.serial(async () => {
       if (!LAYER_ID_PATTERN.test(id)) throw new InvalidParameterError(`invalid layer id "${id}": use letters, digits, '_' and '-'`);
       if (this.parents.has(id)) throw new ConflictError(`layer ${id} already exists`);
       if (parent !== null && !this.parents.has(parent)) throw new NotFoundError(`parent layer ${parent} of ${id} does not exist`);
-      await this.storeLayer(id, parent);
+      const r = await this.storeLayer(id, parent);
       this.parents.set(id, parent);
-      this.log?.debug({ layer: id, parent }, 'layer created');
+      return r;
     });
+    if (stored) {
+      try {
+        await stored.durable;
+      } catch (e) {
+        // Not on disk: the layer goes (a child made meanwhile keeps it; its own create fails too).
+        await this.remove(id).catch(() => undefined);
+        throw e;
+      }
+    }
+    this.log?.debug({ layer: id, parent }, 'layer created');
   }
 
   remove(id: string): Promise<void> {
@@ -75,8 +104,8 @@ export abstract class LayerDriver implements StorageDriver {
       this.mustExist(id);
       const child = [...this.parents].find(([, p]) => p === id)?.[0];
       if (child !== undefined) throw new ConflictError(`layer ${id} is the parent of layer ${child}`);
-      if (this.mounts.delete(id)) await this.unmount(id);
-      await this.deleteLayer(id);
+      if (this.mounts.delete(id)) await this.deleteMountedLayer(id);
+      else await this.deleteLayer(id);
       this.parents.delete(id);
       this.log?.debug({ layer: id }, 'layer removed');
     });

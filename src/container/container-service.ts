@@ -69,7 +69,7 @@ export class ContainerService {
       exec: d.exec,
       find: (id) => d.store.find(id),
       event: (rec, action, extra) => this.event(rec, action, extra),
-      checkpoint: (rec) => this.locked(rec.ID, async () => (d.store.find(rec.ID) === rec ? d.store.save(rec) : undefined)),
+      checkpoint: (rec) => this.locked(rec.ID, async () => (d.store.find(rec.ID) === rec ? d.store.checkpoint(rec) : undefined)),
       log: d.log,
     });
   }
@@ -139,12 +139,13 @@ export class ContainerService {
     const top = image.chain[image.chain.length - 1];
     const parentCache = top ? this.d.images.layers.get(top)!.cacheId : null;
     const initLayer = `${id}-init`;
-    await this.d.storage.create(initLayer, parentCache);
-    try {
-      await this.d.storage.create(id, initLayer);
-    } catch (e) {
+    // Both at once: a driver that can (overlay2) flushes the two to disk together.
+    const made = await Promise.allSettled([this.d.storage.create(initLayer, parentCache), this.d.storage.create(id, initLayer)]);
+    const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.d.storage.remove(id).catch(() => undefined);
       await this.d.storage.remove(initLayer).catch(() => undefined);
-      throw e;
+      throw failed.reason;
     }
     // The image's defaults fill what the request left empty (as in inspect's Config).
     const merged = {
@@ -236,7 +237,7 @@ export class ContainerService {
       rec.State = { ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: proc.pid, ExitCode: 0, Error: '', StartedAt: now() };
       rec.HasBeenStartedBefore = true;
       this.health.start(rec);
-      await this.d.store.save(rec);
+      await this.d.store.checkpoint(rec);
     } catch (e) {
       await this.d.storage.put(rec.RWLayer).catch(() => undefined);
       if (mounted) await this.d.mounts.stopped(rec);
@@ -258,22 +259,24 @@ export class ContainerService {
       if (!rec || this.runtimes.get(id) !== runtime) return;
       this.runtimes.delete(id);
       if (this.outputs.get(id) === runtime.output) this.outputs.delete(id);
-      // The runtime's state and the rootfs mount are independent: both go at once.
-      await Promise.all([this.d.exec.delete(id).catch(() => undefined), this.d.storage.put(rec.RWLayer).catch(() => undefined)]);
+      const restart = !this.shuttingDown && this.shouldRestart(rec, status);
+      const autoRemove = !restart && rec.HostConfig.AutoRemove && !this.shuttingDown;
+      // The runtime's state and the rootfs mount are independent: both go at once. A container
+      // removed right away keeps its rootfs mounted: the removal detaches it (the unmount then
+      // ends in the background, see deleteMountedLayer).
+      await Promise.all([this.d.exec.delete(id).catch(() => undefined), autoRemove ? undefined : this.d.storage.put(rec.RWLayer).catch(() => undefined)]);
       await this.d.mounts.stopped(rec);
       rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: now() };
       this.health.stop(rec);
       if (status.oomKilled) this.event(rec, 'oom');
       this.event(rec, 'die', { exitCode: String(status.exitCode) });
-      const restart = !this.shuttingDown && this.shouldRestart(rec, status);
       if (restart) {
         rec.State.Restarting = true;
         rec.State.Status = 'restarting';
       }
-      const autoRemove = !restart && rec.HostConfig.AutoRemove && !this.shuttingDown;
       // A container removed right away is not saved as exited first: a crash in between finds it
       // "running" with its monitor gone, and AutoRemove removes it at the next start.
-      if (!autoRemove) await this.d.store.save(rec);
+      if (!autoRemove) await this.d.store.checkpoint(rec);
       this.notifyWaiters(rec, ['not-running', 'next-exit']);
       if (restart) this.scheduleRestart(rec);
       else if (autoRemove) await this.removeNow(rec, { removeVolumes: true });

@@ -72,15 +72,28 @@ export class ContainerStore {
 
   /** Persist a record (new or changed). hostconfig.json is rewritten only when it changed. */
   async save(rec: ContainerRecord): Promise<void> {
+    await this.write(rec, 'now');
+  }
+
+  /**
+   * Persist a runtime transition (started, exited): as `save`, except that the directory flush
+   * finishes in the background (see `writeAtomic`). A power loss before it leaves the previous
+   * state, which the restart path handles as it handles any container that was running.
+   */
+  async checkpoint(rec: ContainerRecord): Promise<void> {
+    await this.write(rec, 'later');
+  }
+
+  private async write(rec: ContainerRecord, dirSync: 'now' | 'later'): Promise<void> {
     const dir = this.dir(rec.ID);
     const { HostConfig, ...rest } = rec;
     const hostConfig = JSON.stringify(HostConfig);
     if (this.hostConfigs.get(rec.ID) !== hostConfig) {
       await mkdir(dir, { recursive: true, mode: 0o710 });
-      await Promise.all([writeAtomic(join(dir, 'hostconfig.json'), hostConfig), writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest))]);
+      await Promise.all([writeAtomic(join(dir, 'hostconfig.json'), hostConfig, 0o600, { dirSync }), writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest), 0o600, { dirSync })]);
       this.hostConfigs.set(rec.ID, hostConfig);
     } else {
-      await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest));
+      await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest), 0o600, { dirSync });
     }
     this.byId.set(rec.ID, rec);
   }

@@ -9,8 +9,13 @@ import { basename, dirname, join } from 'node:path';
  * The small calls (open, write, rename) are made synchronously, the two flushes to disk (the
  * file, then its directory) in the thread pool: a state write then costs two round trips, not
  * nine (~0.1 ms each, more under load), and the daemon never waits on a disk flush in its loop.
+ *
+ * `dirSync: 'later'` returns once the new content is on disk and renamed into place, and flushes
+ * the directory in the background: a power loss before that flush leaves the old content (never
+ * an empty or partial file), so it suits a record's runtime transitions (running, exited), which
+ * a power loss makes moot anyway; what a user asked to keep waits for both flushes.
  */
-export async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o600, opts: { dirSync?: 'now' | 'later' } = {}): Promise<void> {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -30,7 +35,8 @@ export async function writeAtomic(path: string, data: string | Uint8Array, mode 
     rmSync(tmp, { force: true });
     throw e;
   }
-  await syncDir(dir);
+  if (opts.dirSync === 'later') void syncDir(dir);
+  else await syncDir(dir);
 }
 
 const fsyncFd = promisify(fsync);

@@ -39,3 +39,44 @@ describe('removing directories in the background', () => {
     expect(await readdir(tmp)).toEqual(['keep']);
   });
 });
+
+describe('retireDir with a step before the deletion', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'tsd-retire-before-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('runs it on the new path, then deletes the tree', async () => {
+    const dir = join(tmp, 'mounted');
+    await mkdir(join(dir, 'merged'), { recursive: true });
+    const seen: string[] = [];
+    await retireDir(dir, {
+      before: async (aside) => {
+        seen.push(aside);
+        expect(existsSync(join(aside, 'merged'))).toBe(true);
+      },
+    });
+    expect(existsSync(dir)).toBe(false);
+    await retiredRemovals();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.startsWith(join(tmp, RETIRED_PREFIX))).toBe(true);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('leaves the directory for the sweep when the step fails (never deleting through a mount)', async () => {
+    const dir = join(tmp, 'busy');
+    await mkdir(join(dir, 'merged'), { recursive: true });
+    await writeFile(join(dir, 'merged', 'file'), 'kept');
+    await retireDir(dir, { before: async () => Promise.reject(new Error('EBUSY')) });
+    await retiredRemovals();
+    const left = await readdir(tmp);
+    expect(left).toHaveLength(1);
+    expect(left[0]!.startsWith(`${RETIRED_PREFIX}busy-`)).toBe(true);
+    expect(existsSync(join(tmp, left[0]!, 'merged', 'file'))).toBe(true);
+    await sweepRetired(tmp);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+});

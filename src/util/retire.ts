@@ -13,8 +13,12 @@ export const RETIRED_PREFIX = '.removing-';
 
 const pending = new Set<Promise<void>>();
 
-/** Rename `dir` aside and delete it in the background; a missing `dir` is not an error. */
-export async function retireDir(dir: string): Promise<void> {
+/**
+ * Rename `dir` aside and delete it in the background; a missing `dir` is not an error.
+ * `before` runs in the background first, on the new path (e.g. an unmount of something mounted
+ * inside); when it fails the directory is left for `sweepRetired`, never deleted through it.
+ */
+export async function retireDir(dir: string, opts: { before?: (aside: string) => Promise<void> } = {}): Promise<void> {
   const aside = join(dirname(dir), `${RETIRED_PREFIX}${basename(dir)}-${randomBytes(4).toString('hex')}`);
   try {
     renameSync(dir, aside); // one metadata call: not worth a thread-pool round trip
@@ -22,7 +26,9 @@ export async function retireDir(dir: string): Promise<void> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
-  const removal: Promise<void> = rm(aside, { recursive: true, force: true, maxRetries: 3 })
+  const before = opts.before;
+  const removal: Promise<void> = (before ? before(aside) : Promise.resolve())
+    .then(() => rm(aside, { recursive: true, force: true, maxRetries: 3 }))
     .catch(() => undefined)
     .finally(() => pending.delete(removal));
   pending.add(removal);

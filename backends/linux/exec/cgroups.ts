@@ -2,6 +2,7 @@ import type { StatsSample } from '../../../src/kernel';
 import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseMountInfo } from '../mountinfo';
 
 /**
  * The host's cgroup layout, probed once from /proc/self/mountinfo:
@@ -28,15 +29,10 @@ export function cgroupsPathFor(id: string): string {
 export async function probeCgroupLayout(mountinfo = '/proc/self/mountinfo'): Promise<CgroupLayout> {
   const v1 = new Map<string, string>();
   let unified: string | undefined;
-  for (const line of (await readFile(mountinfo, 'utf8')).split('\n')) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const mountPoint = unescapeMount(left.split(' ')[4] ?? '');
-    const [fstype, , superOpts = ''] = right.split(' ');
+  for (const { mountPoint, fstype, superOptions } of parseMountInfo(await readFile(mountinfo, 'utf8'))) {
     if (fstype === 'cgroup2') unified ??= mountPoint;
     else if (fstype === 'cgroup') {
-      for (const opt of superOpts.split(',')) {
+      for (const opt of superOptions.split(',')) {
         if (['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'clone_children', 'xattr'].includes(opt) || opt.startsWith('release_agent=')) continue;
         if (!v1.has(opt)) v1.set(opt, mountPoint);
       }
@@ -44,10 +40,6 @@ export async function probeCgroupLayout(mountinfo = '/proc/self/mountinfo'): Pro
   }
   const mode = v1.size === 0 ? 'v2' : unified ? 'hybrid' : 'v1';
   return { mode, v1, ...(unified ? { unified } : {}) };
-}
-
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 /** Read a cgroup file, or undefined when it does not exist (controller absent, cgroup gone). */

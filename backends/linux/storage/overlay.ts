@@ -6,13 +6,14 @@ import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import { LayerDriver, LAYER_ID_PATTERN, overlayFormat, recoverStagedApplies, type Tree } from '../../../src/archive';
+import { LayerDriver, LAYER_ID_PATTERN, overlayFormat, recoverStagedApplies, type DeferredDurability, type Tree } from '../../../src/archive';
 import { InvalidParameterError, SystemError, UnavailableError } from '../../../src/errors';
 import type { HostFs } from '../../../src/kernel/host-fs';
 import { nodeHostFs } from '../../../src/kernel/node-host-fs';
 import type { MountedFs } from '../../../src/kernel/storage';
-import { retireDir, sweepRetired } from '../../../src/util/retire';
+import { RETIRED_PREFIX, retireDir, retiredRemovals, sweepRetired } from '../../../src/util/retire';
 import { mountFs, unmountFs } from '../host-helper';
+import { mountsUnder } from '../mountinfo';
 
 const run = promisify(execFile);
 const LINK_DIR = 'l';
@@ -47,6 +48,11 @@ export class OverlayDriver extends LayerDriver {
 
   async open(): Promise<this> {
     await fsp.mkdir(join(this.home, LINK_DIR), { recursive: true, mode: 0o700 });
+    // A crash during a background removal (deleteMountedLayer) may have left a mount in a
+    // retired layer: it goes before the sweep, which must never delete through a mount.
+    for (const m of mountsUnder(this.home).filter((p) => p.slice(this.home.length + 1).startsWith(RETIRED_PREFIX))) {
+      await unmountFs(m).catch((e: Error) => this.log?.warn({ err: e, mount: m }, 'cannot unmount a retired layer'));
+    }
     await sweepRetired(this.home);
     for (const id of await fsp.readdir(this.home)) {
       if (!LAYER_ID_PATTERN.test(id) || id === LINK_DIR) continue;
@@ -74,14 +80,15 @@ export class OverlayDriver extends LayerDriver {
     return { fs: this.fs, root: join(this.home, id, 'diff') };
   }
 
-  protected async storeLayer(id: string, parent: string | null): Promise<void> {
+  protected async storeLayer(id: string, parent: string | null): Promise<DeferredDurability> {
     if (id === LINK_DIR) throw new InvalidParameterError(`layer id "${id}" is reserved by the overlay2 driver`);
     const dir = join(this.home, id);
     const short = shortId();
     try {
       // Small metadata calls on the daemon's own disk take microseconds: made synchronously, they
       // spare a thread-pool round trip each (~0.1 ms, more under load) on every container's
-      // create. Only the completion marker, written with fsync, goes to the pool.
+      // create. Only the completion marker, written with fsync, goes to the pool, and the layer
+      // is usable as a parent meanwhile (a container's layer and its -init layer flush together).
       fs.mkdirSync(dir, { mode: 0o700 });
       fs.mkdirSync(join(dir, 'diff'), { mode: 0o755 });
       fs.chmodSync(join(dir, 'diff'), 0o755);
@@ -91,11 +98,11 @@ export class OverlayDriver extends LayerDriver {
         fs.mkdirSync(join(dir, 'work'), { mode: 0o700 });
         fs.writeFileSync(join(dir, 'lower'), this.lowerChain(parent));
       }
-      await this.fs.writeFileAtomic(join(dir, 'parent'), parent ?? '');
     } catch (e) {
       await this.deleteLayer(id);
       throw e;
     }
+    return { durable: this.fs.writeFileAtomic(join(dir, 'parent'), parent ?? '') };
   }
 
   /** The `lower` file of a child of `parent`: the parent's link, then the parent's own chain. */
@@ -107,10 +114,32 @@ export class OverlayDriver extends LayerDriver {
 
   /** The link goes, the directory is renamed aside and deleted in the background (util/retire). */
   protected async deleteLayer(id: string): Promise<void> {
+    await this.retireLayer(id);
+  }
+
+  private async retireLayer(id: string, before?: (aside: string) => Promise<void>): Promise<void> {
     const dir = join(this.home, id);
     const short = readIfThere(join(dir, 'link')).trim();
     if (short) fs.rmSync(join(this.home, LINK_DIR, short), { force: true });
-    await retireDir(dir);
+    await retireDir(dir, { before });
+  }
+
+  /**
+   * A mounted layer (a container's, removed right after its process ended) is renamed aside at
+   * once; its unmount, a few ms in the kernel (an RCU grace period), and the deletion follow in
+   * the background. `cleanup` (daemon stop) waits for them; `open` finishes what a crash left.
+   */
+  protected override async deleteMountedLayer(id: string): Promise<void> {
+    await this.retireLayer(id, async (aside) => {
+      await unmountFs(join(aside, 'merged')).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw e;
+      });
+    });
+  }
+
+  override async cleanup(): Promise<void> {
+    await super.cleanup();
+    await retiredRemovals();
   }
 
   protected async mount(id: string, parent: string | null): Promise<MountedFs> {
