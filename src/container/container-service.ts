@@ -237,7 +237,10 @@ export class ContainerService {
       rec.State = { ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: proc.pid, ExitCode: 0, Error: '', StartedAt: now() };
       rec.HasBeenStartedBefore = true;
       this.health.start(rec);
-      await this.d.store.checkpoint(rec);
+      // On its way to disk meanwhile (the record's later writes queue behind it): a daemon that
+      // dies first finds the container through its monitor, and dockerd too only logs a
+      // failure to store the started state.
+      void this.d.store.checkpoint(rec).catch((e: unknown) => this.d.log.error({ err: e, id: rec.ID }, 'failed to store the started container'));
     } catch (e) {
       await this.d.storage.put(rec.RWLayer).catch(() => undefined);
       if (mounted) await this.d.mounts.stopped(rec);

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -14,6 +15,10 @@ export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   /** What hostconfig.json holds on disk, per container (it rarely changes after create). */
   private readonly hostConfigs = new Map<string, string>();
+  /** Each record's writes run one after another, in the order they were asked for. */
+  private readonly writing = new Map<string, Promise<void>>();
+  /** Records deleted while a write of theirs was still on its way: it must not land. */
+  private readonly gone = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -84,22 +89,50 @@ export class ContainerStore {
     await this.write(rec, 'later');
   }
 
-  private async write(rec: ContainerRecord, dirSync: 'now' | 'later'): Promise<void> {
+  private write(rec: ContainerRecord, dirSync: 'now' | 'later'): Promise<void> {
+    const before = this.writing.get(rec.ID);
+    const done = (before ? before.catch(() => undefined).then(() => this.writeNow(rec, dirSync)) : this.writeNow(rec, dirSync)).finally(() => {
+      if (this.writing.get(rec.ID) === done) this.writing.delete(rec.ID);
+    });
+    this.writing.set(rec.ID, done);
+    return done;
+  }
+
+  private async writeNow(rec: ContainerRecord, dirSync: 'now' | 'later'): Promise<void> {
+    if (this.gone.has(rec.ID)) return;
+    try {
+      await this.writeFiles(rec, dirSync);
+    } catch (e) {
+      // Its directory was renamed aside meanwhile (delete): nothing to keep.
+      if (!this.gone.has(rec.ID)) throw e;
+    }
+  }
+
+  private async writeFiles(rec: ContainerRecord, dirSync: 'now' | 'later'): Promise<void> {
     const dir = this.dir(rec.ID);
     const { HostConfig, ...rest } = rec;
     const hostConfig = JSON.stringify(HostConfig);
     if (this.hostConfigs.get(rec.ID) !== hostConfig) {
-      await mkdir(dir, { recursive: true, mode: 0o710 });
+      // Synchronously, as the start of each write: nothing runs between the `gone` check and it.
+      mkdirSync(dir, { recursive: true, mode: 0o710 });
       await Promise.all([writeAtomic(join(dir, 'hostconfig.json'), hostConfig, 0o600, { dirSync }), writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest), 0o600, { dirSync })]);
       this.hostConfigs.set(rec.ID, hostConfig);
     } else {
       await writeAtomic(join(dir, 'config.v2.json'), JSON.stringify(rest), 0o600, { dirSync });
     }
-    this.byId.set(rec.ID, rec);
+    if (!this.gone.has(rec.ID)) this.byId.set(rec.ID, rec);
   }
 
   /** Forget a container; its directory (logs included) is renamed aside and deleted in the background. */
   async delete(id: string): Promise<void> {
+    // A write still on its way (a start's checkpoint) is not waited for: its directory goes aside
+    // with the tmp file in it, so its rename finds nothing, and writes queued behind it are
+    // skipped; none recreates the directory.
+    const pending = this.writing.get(id);
+    if (pending) {
+      this.gone.add(id);
+      void pending.finally(() => this.gone.delete(id)).catch(() => undefined);
+    }
     this.byId.delete(id);
     this.hostConfigs.delete(id);
     await retireDir(this.dir(id));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, DockerError, ForbiddenError, InvalidParameterError, NotFoundError, SystemError } from '../../../src/errors';
@@ -128,7 +128,15 @@ export class OciRuntime {
    * directory. The caller removes the cgroup directories. Saves a runtime process per container.
    */
   async forgetStopped(id: string): Promise<void> {
-    rmSync(join(this.root, id), { recursive: true, force: true }); // state.json and a fifo
+    // runc leaves state.json there (crun a few files): unlinked by name, two calls instead of a
+    // recursive walk; anything else falls back to it.
+    const dir = join(this.root, id);
+    try {
+      unlinkSync(join(dir, 'state.json'));
+      rmdirSync(dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   async update(id: string, resources: OciResources, bundle: string): Promise<void> {
