@@ -24,8 +24,9 @@ export interface BenchContext {
 }
 
 /**
- * A named benchmark. The runner calls `run` once per target (ours first, then theirs) and pairs
- * the metrics by key. A new benchmark (container run, pull, save/load ...) is a module in this
+ * A named benchmark. The runner calls `run` once per target (ours first, then theirs), or
+ * `runPaired` once where the benchmark has it and both targets are measured, and pairs the
+ * metrics by key. A new benchmark (container run, pull, save/load ...) is a module in this
  * folder exporting one of these, listed in `registry.ts`.
  */
 export interface Benchmark {
@@ -34,4 +35,10 @@ export interface Benchmark {
   /** Why this benchmark cannot measure `target` (the row then shows `n/a`), or undefined. */
   skipReason?(target: Target, ctx: BenchContext): string | undefined;
   run(target: Target, ctx: BenchContext): Promise<Metric[]>;
+  /**
+   * Both daemons at once, samples interleaved (ours, theirs, theirs, ours, ...): a machine whose
+   * speed drifts within minutes slows both sides alike. Used instead of two `run`s when both
+   * targets are measured and neither is skipped.
+   */
+  runPaired?(ours: Target, theirs: Target, ctx: BenchContext): Promise<{ ours: Metric[]; theirs: Metric[] }>;
 }

@@ -14,6 +14,22 @@ export async function timeCli(cli: DockerCli, args: readonly string[], warmup: n
   return times;
 }
 
+/**
+ * The same as `timeCli` on two CLIs (ours, theirs) with the samples interleaved, the order
+ * swapped every round (ours first, then theirs first) so that neither always follows the other.
+ */
+export async function timeCliPaired(clis: readonly [DockerCli, DockerCli], args: readonly [readonly string[], readonly string[]], warmup: number, runs: number, progress?: (side: 0 | 1, ms: number, i: number) => void): Promise<[number[], number[]]> {
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const side of i % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
+      const { ms } = await clis[side].run(args[side]);
+      if (i >= warmup) times[side].push(ms);
+      progress?.(side, ms, i - warmup);
+    }
+  }
+  return times;
+}
+
 /** Median and p90 metrics of a sample in ms, keyed `<key>.median` / `<key>.p90`. */
 export function timeMetrics(key: string, label: string, sample: readonly number[], note?: string): Metric[] {
   const s = summarize(sample);
@@ -39,8 +55,27 @@ export const containerRun: Benchmark = {
     const cli = DockerCli.for((await target.session()).endpoint, ctx);
     const floor = await timeCli(cli, ['version'], warmupRuns, runs);
     const run = await withBusybox(cli, ctx, (image) =>
-      timeCli(cli, ['run', '--rm', '--network', 'none', image, 'true'], warmupRuns, runs, (ms, i) => ctx.progress(`run-rm ${target.side} ${i < 0 ? 'warm-up' : `#${i + 1}`}: ${ms.toFixed(0)} ms`)),
+      timeCli(cli, runArgs(image), warmupRuns, runs, (ms, i) => ctx.progress(`run-rm ${target.side} ${i < 0 ? 'warm-up' : `#${i + 1}`}: ${ms.toFixed(0)} ms`)),
     );
-    return [...timeMetrics('run-rm', 'docker run --rm busybox true', run, '--network none'), ...timeMetrics('cli-floor', 'docker version (CLI floor)', floor)];
+    return metricsOf(run, floor);
+  },
+  async runPaired(ours, theirs, ctx) {
+    const { runs, warmupRuns } = ctx.options;
+    const clis = [DockerCli.for((await ours.session()).endpoint, ctx), DockerCli.for((await theirs.session()).endpoint, ctx)] as const;
+    const version = ['version'];
+    const [floorOurs, floorTheirs] = await timeCliPaired(clis, [version, version], warmupRuns, runs);
+    const [runOurs, runTheirs] = await withBusybox(clis[0], ctx, (a) =>
+      withBusybox(clis[1], ctx, (b) =>
+        timeCliPaired(clis, [runArgs(a), runArgs(b)], warmupRuns, runs, (side, ms, i) => ctx.progress(`run-rm ${side === 0 ? 'ours' : 'theirs'} ${i < 0 ? 'warm-up' : `#${i + 1}`}: ${ms.toFixed(0)} ms`)),
+      ),
+    );
+    return { ours: metricsOf(runOurs, floorOurs, true), theirs: metricsOf(runTheirs, floorTheirs, true) };
   },
 };
+
+const runArgs = (image: string) => ['run', '--rm', '--network', 'none', image, 'true'];
+
+function metricsOf(run: number[], floor: number[], interleaved = false): Metric[] {
+  const note = interleaved ? '--network none; runs interleaved with the other daemon\'s' : '--network none';
+  return [...timeMetrics('run-rm', 'docker run --rm busybox true', run, note), ...timeMetrics('cli-floor', 'docker version (CLI floor)', floor)];
+}

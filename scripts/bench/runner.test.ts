@@ -48,6 +48,34 @@ describe('runner', () => {
     expect(table).toContain('rate: theirs: two samples');
   });
 
+  it('runs a benchmark with runPaired once for both sides, and alone where one side is skipped', async () => {
+    const calls: string[] = [];
+    const paired: Benchmark = {
+      ...fixed,
+      name: 'paired',
+      async run(t) {
+        calls.push(`run ${t.side}`);
+        return fixed.run(t, ctx);
+      },
+      async runPaired(o, t) {
+        calls.push(`paired ${o.side}+${t.side}`);
+        return { ours: await fixed.run(o, ctx), theirs: await fixed.run(t, ctx) };
+      },
+    };
+    const rows = toRows(await runBenchmarks([paired], target('ours'), target('theirs'), ctx));
+    expect(calls).toEqual(['paired ours+theirs']);
+    expect(rows.map((r) => r.ratio)).toEqual([0.5, 0.25]);
+
+    calls.length = 0;
+    const skipTheirs: Benchmark = { ...paired, skipReason: (t) => (t.side === 'theirs' ? 'not there' : undefined) };
+    const results = await runBenchmarks([skipTheirs], target('ours'), target('theirs'), ctx);
+    expect(calls).toEqual(['run ours']);
+    expect(results[0]!.theirs).toEqual({ skipped: 'not there' });
+
+    const failing: Benchmark = { ...paired, runPaired: async () => Promise.reject(new Error('socket vanished')) };
+    expect((await runBenchmarks([failing], target('ours'), target('theirs'), ctx))[0]).toMatchObject({ ours: { error: 'socket vanished' }, theirs: { error: 'socket vanished' } });
+  });
+
   it('prints only our column without --against', async () => {
     const results = await runBenchmarks([fixed], target('ours'), undefined, ctx);
     const table = renderTable(toRows(results), results, { ours: 'ours daemon' });

@@ -45,11 +45,27 @@ async function runOne(b: Benchmark, t: Target, ctx: BenchContext): Promise<Outco
 export async function runBenchmarks(benchmarks: readonly Benchmark[], ours: Target, theirs: Target | undefined, ctx: BenchContext): Promise<BenchmarkResult[]> {
   const results: BenchmarkResult[] = [];
   for (const b of benchmarks) {
+    if (theirs && b.runPaired && !b.skipReason?.(ours, ctx) && !b.skipReason?.(theirs, ctx)) {
+      results.push({ name: b.name, description: b.description, ...(await runPaired(b, b.runPaired.bind(b), ours, theirs, ctx)) });
+      continue;
+    }
     const r: BenchmarkResult = { name: b.name, description: b.description, ours: await runOne(b, ours, ctx) };
     if (theirs) r.theirs = await runOne(b, theirs, ctx);
     results.push(r);
   }
   return results;
+}
+
+async function runPaired(b: Benchmark, paired: NonNullable<Benchmark['runPaired']>, ours: Target, theirs: Target, ctx: BenchContext): Promise<{ ours: Outcome; theirs: Outcome }> {
+  ctx.progress(`${b.name}: ours (${ours.description}) and theirs (${theirs.description}), interleaved`);
+  try {
+    const m = await paired(ours, theirs, ctx);
+    return { ours: { metrics: m.ours }, theirs: { metrics: m.theirs } };
+  } catch (e) {
+    const error = (e as Error).message;
+    ctx.progress(`${b.name}: failed: ${error}`);
+    return { ours: { error }, theirs: { error } };
+  }
 }
 
 /** Pair the metrics of both sides by key, in the order the benchmarks reported them. */
