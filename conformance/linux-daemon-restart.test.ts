@@ -9,7 +9,7 @@
  * cannot run (not root, no runc) or the docker CLI is missing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerClient } from '../src/client/client';
@@ -221,6 +221,21 @@ describe.skipIf(!!reason)('the Linux backend through the built daemon and the do
 
     expect((await ok(k2, ['rm', '-f', 'lr-tick', 'lr-dies', 'lr-tty'])).split('\n')).toEqual(['lr-tick', 'lr-dies', 'lr-tty']);
     await expectNothingLeft(k2, [tick, dies, tty]);
+  });
+
+  it('a container whose layers had not reached the disk with its record (a crash right after create) gets them again at the next start, and runs', async () => {
+    const d = await startDaemon();
+    await importImage(d);
+    const id = await ok(d, ['create', IMAGE, 'sh', '-c', 'echo repaired; ls /etc/hostname']);
+    await d.stop();
+    // What open() finds after such a crash: the layers without their completion marker.
+    const home = join(d.root, 'g', 'overlay2');
+    for (const layer of [id, `${id}-init`]) rmSync(join(home, layer, 'parent'));
+    const again = await startDaemon(d.root);
+    expect(await ok(again, ['start', '-a', id])).toBe('repaired\n/etc/hostname');
+    expect(again.stderr()).toContain('container rootfs layers were missing');
+    await ok(again, ['rm', id]);
+    await again.stop();
   });
 
   it('after rm -f of running, TTY and exec\'ing containers and a daemon stop nothing is left', async () => {

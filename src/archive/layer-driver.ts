@@ -79,6 +79,10 @@ export abstract class LayerDriver implements StorageDriver {
    * (a child's create) run during that flush: a container's two layers flush together.
    */
   async create(id: string, parent: string | null): Promise<void> {
+    await (await this.createUsable(id, parent)).durable;
+  }
+
+  async createUsable(id: string, parent: string | null): Promise<{ durable: Promise<void> }> {
     const stored = await this.serial(async () => {
       if (!LAYER_ID_PATTERN.test(id)) throw new InvalidParameterError(`invalid layer id "${id}": use letters, digits, '_' and '-'`);
       if (this.parents.has(id)) throw new ConflictError(`layer ${id} already exists`);
@@ -87,7 +91,8 @@ export abstract class LayerDriver implements StorageDriver {
       this.parents.set(id, parent);
       return r;
     });
-    if (stored) {
+    const durable = (async () => {
+      if (!stored) return;
       try {
         await stored.durable;
       } catch (e) {
@@ -95,8 +100,9 @@ export abstract class LayerDriver implements StorageDriver {
         await this.remove(id).catch(() => undefined);
         throw e;
       }
-    }
-    this.log?.debug({ layer: id, parent }, 'layer created');
+    })().then(() => this.log?.debug({ layer: id, parent }, 'layer created'));
+    durable.catch(() => undefined); // a caller that never waits for it does not leave it unhandled
+    return { durable };
   }
 
   remove(id: string): Promise<void> {

@@ -139,14 +139,20 @@ export class ContainerService {
     const top = image.chain[image.chain.length - 1];
     const parentCache = top ? this.d.images.layers.get(top)!.cacheId : null;
     const initLayer = `${id}-init`;
-    // Both at once: a driver that can (overlay2) flushes the two to disk together.
-    const made = await Promise.allSettled([this.d.storage.create(initLayer, parentCache), this.d.storage.create(id, initLayer)]);
-    const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    const removeLayers = async () => {
       await this.d.storage.remove(id).catch(() => undefined);
       await this.d.storage.remove(initLayer).catch(() => undefined);
+    };
+    // Both at once, usable before they are on disk: a driver that can (overlay2) flushes the two
+    // layers and, below, the record together. A crash that keeps the record and loses a layer
+    // is repaired at the next start (repairLayers).
+    const made = await Promise.allSettled([this.d.storage.createUsable(initLayer, parentCache), this.d.storage.createUsable(id, initLayer)]);
+    const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await removeLayers();
       throw failed.reason;
     }
+    const layersDurable = Promise.all(made.map((r) => (r as PromiseFulfilledResult<{ durable: Promise<void> }>).value.durable));
     // The image's defaults fill what the request left empty (as in inspect's Config).
     const merged = {
       ...config,
@@ -170,8 +176,8 @@ export class ContainerService {
     try {
       mountPoints = await this.d.mounts.create(id, id, hostConfig, merged.Volumes);
     } catch (e) {
-      await this.d.storage.remove(id).catch(() => undefined);
-      await this.d.storage.remove(initLayer).catch(() => undefined);
+      await layersDurable.catch(() => undefined);
+      await removeLayers();
       throw e;
     }
     if (!hostConfig.LogConfig.Type) hostConfig.LogConfig = { Type: this.d.config.logDriver, Config: { ...this.d.config.logOpts, ...hostConfig.LogConfig.Config } };
@@ -196,7 +202,15 @@ export class ContainerService {
       Driver: this.d.storage.name,
       LogPath: hostConfig.LogConfig.Type === 'json-file' ? join(this.d.store.dir(id), `${id}-json.log`) : '',
     };
-    await this.d.store.save(rec);
+    const stored = await Promise.allSettled([layersDurable, this.d.store.save(rec)]);
+    const notStored = stored.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (notStored) {
+      // Nothing of it may stay: the record without its layers, or the layers without a record.
+      await this.d.store.delete(id).catch(() => undefined);
+      await this.d.mounts.remove(rec, true).catch(() => undefined);
+      await removeLayers();
+      throw notStored.reason;
+    }
     this.event(rec, 'create');
     return { Id: id, Warnings: [] };
   }
@@ -265,9 +279,9 @@ export class ContainerService {
       const restart = !this.shuttingDown && this.shouldRestart(rec, status);
       const autoRemove = !restart && rec.HostConfig.AutoRemove && !this.shuttingDown;
       // The runtime's state and the rootfs mount are independent: both go at once. A container
-      // removed right away keeps its rootfs mounted: the removal detaches it (the unmount then
-      // ends in the background, see deleteMountedLayer).
-      await Promise.all([this.d.exec.delete(id).catch(() => undefined), autoRemove ? undefined : this.d.storage.put(rec.RWLayer).catch(() => undefined)]);
+      // removed right away leaves both to the removal, which also does them at once and detaches
+      // the still-mounted rootfs (its unmount ends in the background, see deleteMountedLayer).
+      if (!autoRemove) await Promise.all([this.d.exec.delete(id).catch(() => undefined), this.d.storage.put(rec.RWLayer).catch(() => undefined)]);
       await this.d.mounts.stopped(rec);
       rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: now() };
       this.health.stop(rec);
@@ -282,7 +296,7 @@ export class ContainerService {
       if (!autoRemove) await this.d.store.checkpoint(rec);
       this.notifyWaiters(rec, ['not-running', 'next-exit']);
       if (restart) this.scheduleRestart(rec);
-      else if (autoRemove) await this.removeNow(rec, { removeVolumes: true });
+      else if (autoRemove) await this.removeNow(rec, { removeVolumes: true, ended: true });
     });
   }
 
@@ -460,14 +474,17 @@ export class ContainerService {
     await this.locked(rec.ID, () => this.removeNow(rec, opts));
   }
 
-  private async removeNow(rec: ContainerRecord, opts: { removeVolumes?: boolean }): Promise<void> {
+  /** `ended`: the container's process is known to have exited (its runtime state and its layers then go at once). */
+  private async removeNow(rec: ContainerRecord, opts: { removeVolumes?: boolean; ended?: boolean }): Promise<void> {
     if (rec.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.ID} is already in progress`);
     rec.State.Status = 'removing';
     this.health.stop(rec);
     try {
-      await this.d.exec.delete(rec.ID).catch(() => undefined);
+      const runtimeGone = this.d.exec.delete(rec.ID).catch(() => undefined);
+      if (!opts.ended) await runtimeGone;
       if (await this.d.storage.exists(rec.RWLayer)) await this.d.storage.remove(rec.RWLayer);
       if (await this.d.storage.exists(rec.InitLayer)) await this.d.storage.remove(rec.InitLayer);
+      await runtimeGone;
       await this.d.store.delete(rec.ID);
     } catch (e) {
       rec.State.Status = 'dead';
@@ -565,6 +582,7 @@ export class ContainerService {
         await this.removeNow(rec, {}).catch(() => undefined);
         continue;
       }
+      await this.repairLayers(rec);
       const survivor = survivors.get(rec.ID);
       if (survivor) {
         await this.d.storage.get(rec.RWLayer).catch((e: unknown) => this.d.log.warn({ err: e, id: rec.ID }, 'could not re-mount a restored container'));
@@ -592,6 +610,28 @@ export class ContainerService {
       } else if (rec.HostConfig.AutoRemove && wasRunning) {
         await this.locked(rec.ID, () => this.removeNow(rec, {})).catch(() => undefined);
       }
+    }
+  }
+
+  /**
+   * A record whose layers did not reach the disk with it (a crash right after a create: the two
+   * flush together) gets them again; both were empty then (volumes are seeded outside them).
+   */
+  private async repairLayers(rec: ContainerRecord): Promise<void> {
+    if (await this.d.storage.exists(rec.RWLayer)) return;
+    const image = this.d.images.tryResolve(rec.Image);
+    if (!image) {
+      this.d.log.warn({ id: rec.ID, image: rec.Image }, 'container has no rootfs layer and its image is gone: it cannot start');
+      return;
+    }
+    const top = image.chain[image.chain.length - 1];
+    const parentCache = top ? (this.d.images.layers.get(top)?.cacheId ?? null) : null;
+    try {
+      if (!(await this.d.storage.exists(rec.InitLayer))) await this.d.storage.create(rec.InitLayer, parentCache);
+      await this.d.storage.create(rec.RWLayer, rec.InitLayer);
+      this.d.log.warn({ id: rec.ID }, 'container rootfs layers were missing (a crash right after its create): made again');
+    } catch (e) {
+      this.d.log.warn({ err: e, id: rec.ID }, 'could not make the missing rootfs layers of a container');
     }
   }
 

@@ -33,6 +33,12 @@ export interface MountedFs {
 export interface StorageDriver {
   readonly name: string;
   create(id: string, parent: string | null, opts?: { storageOpt?: Record<string, string> }): Promise<void>;
+  /**
+   * As `create`, but resolves as soon as the layer can be used (mounted, made a parent), with
+   * `durable` resolving once it is on disk too (the same moment for a driver that cannot tell
+   * the two apart). A caller that writes its own record of the layer lets both flush together.
+   */
+  createUsable(id: string, parent: string | null): Promise<{ durable: Promise<void> }>;
   remove(id: string): Promise<void>;
   get(id: string): Promise<MountedFs>;
   put(id: string): Promise<void>;

@@ -324,10 +324,10 @@ export async function follow(
       /* no status recorded: 255 below */
     }
     const oomFile = existsSync(join(dir, 'oom'));
-    const oomCgroup = oomFile || (await o.oomKilled().catch(() => false));
+    // The cgroup's OOM count and the rest of the output are read at once.
+    const [oomCgroup] = await Promise.all([oomFile || o.oomKilled().catch(() => false), tailer.finish()]);
     const exitCode = /^-?\d+/.test(text.trim()) ? Number(text.trim()) : 255;
     const oomKilled = oomFile || oomCgroup;
-    await tailer.finish();
     const sig = exitCode > 128 ? signalNames.get(exitCode - 128) : undefined;
     const status: ExitStatus = { exitCode: exitCode < 0 ? 255 : exitCode, oomKilled, ...(sig ? { signal: sig } : {}) };
     return status;
