@@ -616,9 +616,11 @@ export class ContainerService {
   /**
    * A record whose layers did not reach the disk with it (a crash right after a create: the two
    * flush together) gets them again; both were empty then (volumes are seeded outside them).
+   * Not for a container of another storage driver (the daemon started with another -s): its
+   * layers are elsewhere, and an empty rootfs in their place would hide them.
    */
   private async repairLayers(rec: ContainerRecord): Promise<void> {
-    if (await this.d.storage.exists(rec.RWLayer)) return;
+    if (rec.Driver !== this.d.storage.name || (await this.d.storage.exists(rec.RWLayer))) return;
     const image = this.d.images.tryResolve(rec.Image);
     if (!image) {
       this.d.log.warn({ id: rec.ID, image: rec.Image }, 'container has no rootfs layer and its image is gone: it cannot start');
