@@ -35,8 +35,10 @@ describe('removing directories in the background', () => {
     await mkdir(join(tmp, `${RETIRED_PREFIX}x-1234`, 'deep'), { recursive: true });
     await writeFile(join(tmp, `${RETIRED_PREFIX}y-5678`), '');
     await mkdir(join(tmp, 'keep'));
-    await sweepRetired(tmp);
-    expect(await readdir(tmp)).toEqual(['keep']);
+    await mkdir(join(tmp, `${RETIRED_PREFIX}mounted-9999`));
+    await sweepRetired(tmp, (name) => name.includes('mounted'));
+    expect((await readdir(tmp)).sort()).toEqual([`${RETIRED_PREFIX}mounted-9999`, 'keep']);
+    await rm(join(tmp, `${RETIRED_PREFIX}mounted-9999`), { recursive: true });
   });
 });
 

@@ -34,10 +34,10 @@ export async function retireDir(dir: string, opts: { before?: (aside: string) =>
   pending.add(removal);
 }
 
-/** Delete what `retireDir` left under `parent` (after a crash, or a removal still running). */
-export async function sweepRetired(parent: string): Promise<void> {
+/** Delete what `retireDir` left under `parent` (after a crash, or a removal still running), except what `keep` names. */
+export async function sweepRetired(parent: string, keep: (name: string) => boolean = () => false): Promise<void> {
   const names = await readdir(parent).catch(() => [] as string[]);
-  await Promise.all(names.filter((n) => n.startsWith(RETIRED_PREFIX)).map((n) => rm(join(parent, n), { recursive: true, force: true })));
+  await Promise.all(names.filter((n) => n.startsWith(RETIRED_PREFIX) && !keep(n)).map((n) => rm(join(parent, n), { recursive: true, force: true })));
 }
 
 /** Resolves when every background removal started so far has ended. */

@@ -12,7 +12,7 @@ import type { HostFs } from '../../../src/kernel/host-fs';
 import { nodeHostFs } from '../../../src/kernel/node-host-fs';
 import type { MountedFs } from '../../../src/kernel/storage';
 import { RETIRED_PREFIX, retireDir, retiredRemovals, sweepRetired } from '../../../src/util/retire';
-import { mountFs, unmountFs } from '../host-helper';
+import { MNT_DETACH, mountFs, unmountFs } from '../host-helper';
 import { mountsUnder } from '../mountinfo';
 
 const run = promisify(execFile);
@@ -51,9 +51,11 @@ export class OverlayDriver extends LayerDriver {
     // A crash during a background removal (deleteMountedLayer) may have left a mount in a
     // retired layer: it goes before the sweep, which must never delete through a mount.
     for (const m of mountsUnder(this.home).filter((p) => p.slice(this.home.length + 1).startsWith(RETIRED_PREFIX))) {
-      await unmountFs(m).catch((e: Error) => this.log?.warn({ err: e, mount: m }, 'cannot unmount a retired layer'));
+      await unmountFs(m, MNT_DETACH).catch((e: Error) => this.log?.warn({ err: e, mount: m }, 'cannot unmount a retired layer'));
     }
-    await sweepRetired(this.home);
+    // Never deleted through a mount: a retired layer still mounted (its unmount failed) stays.
+    const stillMounted = new Set(mountsUnder(this.home).map((p) => p.slice(this.home.length + 1).split('/')[0]));
+    await sweepRetired(this.home, (name) => stillMounted.has(name));
     for (const id of await fsp.readdir(this.home)) {
       if (!LAYER_ID_PATTERN.test(id) || id === LINK_DIR) continue;
       const parent = await fsp.readFile(join(this.home, id, 'parent'), 'utf8').catch(() => undefined);
@@ -131,7 +133,9 @@ export class OverlayDriver extends LayerDriver {
    */
   protected override async deleteMountedLayer(id: string): Promise<void> {
     await this.retireLayer(id, async (aside) => {
-      await unmountFs(join(aside, 'merged')).catch((e: NodeJS.ErrnoException) => {
+      // Detached (as dockerd's overlay2 always unmounts): a process that still holds it cannot
+      // keep the layer from going; the kernel frees the mount after its last user.
+      await unmountFs(join(aside, 'merged'), MNT_DETACH).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw e;
       });
     });
