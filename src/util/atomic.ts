@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 
@@ -41,11 +40,24 @@ export async function writeAtomic(path: string, data: string | Uint8Array, mode 
 
 const fsyncFd = promisify(fsync);
 
+/**
+ * Flush a directory's entries. open(2) and close(2) of a directory are made synchronously (each
+ * thread-pool round trip costs a cross-CPU wakeup, ~0.1–0.3 ms here); only the fsync waits in the pool.
+ */
 export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close();
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await fsyncFd(fd);
+  } catch {
+    /* a filesystem that cannot flush a directory */
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function randomId(bytes = 32): string {
