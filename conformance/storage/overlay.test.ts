@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,35 @@ describe('overlay2: a removal that a crash interrupted', async () => {
       expect(await d2.exists('p')).toBe(true);
       await d2.cleanup();
     } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('overlay2: a mount still in use', async () => {
+  const { createOverlayDriver, overlayUnavailableReason } = await import('../../backends/linux/storage/overlay');
+  const probe = mkdtempSync(join(tmpdir(), 'tsd-overlay-probe-'));
+  const reason = await overlayUnavailableReason(probe).finally(() => rmSync(probe, { recursive: true, force: true }));
+  it.skipIf(Boolean(reason))('is detached by put and by remove: nothing stays in the mount table, the layer goes', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'tsd-overlay-busy-'));
+    const holders: ChildProcess[] = [];
+    try {
+      const d = await createOverlayDriver(join(tmp, 'home'));
+      await d.create('p', null);
+      for (const id of ['put', 'removed']) {
+        await d.create(id, 'p');
+        const m = await d.get(id);
+        // A process whose working directory is in the mount keeps it busy.
+        holders.push(spawn('sleep', ['30'], { cwd: m.root, stdio: 'ignore' }));
+        await new Promise((r) => setTimeout(r, 50));
+        if (id === 'put') await d.put(id);
+        await d.remove(id);
+        expect(await d.exists(id)).toBe(false);
+      }
+      await d.cleanup();
+      expect(mounts()).not.toContain(tmp);
+    } finally {
+      for (const h of holders) h.kill('SIGKILL');
       rmSync(tmp, { recursive: true, force: true });
     }
   });

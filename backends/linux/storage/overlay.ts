@@ -160,9 +160,14 @@ export class OverlayDriver extends LayerDriver {
     return { fs: this.fs, root: merged };
   }
 
+  /**
+   * Detached (MNT_DETACH), as dockerd's overlay2 unmounts: a process that still holds the mount
+   * (one left in a shared pid namespace, a `docker cp` reader) cannot keep it in the mount
+   * table, and the layer can still go; the kernel frees it after its last user.
+   */
   protected async unmount(id: string): Promise<void> {
     const merged = join(this.home, id, 'merged');
-    await unmountFs(merged).catch((e: NodeJS.ErrnoException) => {
+    await unmountFs(merged, MNT_DETACH).catch((e: NodeJS.ErrnoException) => {
       // EINVAL: not mounted (a layer that was only read, or unmounted before a restart).
       if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw new SystemError(`error unmounting ${merged}: ${e.message}`, { cause: e });
     });
