@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { steadyPids } from './container-memory';
 import { runPool } from './containers';
 import { DockerCli } from './docker-cli';
 import { parseBenchArgs } from './options';
@@ -85,5 +86,13 @@ describe('options of the container and image benchmarks', () => {
     expect([o.containers, o.running, o.imageRuns, o.dockerCli]).toEqual([200, 50, 3, '/usr/local/bin/docker']);
     expect(parseBenchArgs(['--containers', '1000', '--running', '5', '--image-runs', '1', '--docker-cli', '/x/docker'], {})).toMatchObject({ containers: 1000, running: 5, imageRuns: 1, dockerCli: '/x/docker' });
     expect(() => parseBenchArgs(['--containers', '0'], {})).toThrow(/--containers must be an integer >= 1/);
+  });
+});
+
+describe('container-memory: the daemon processes counted on both sides', () => {
+  it('counts only those alive at both moments', () => {
+    // 10 the daemon, 11 a helper idling out after the image import, 12 one a run started.
+    expect([...steadyPids([10, 11], [10, 12])]).toEqual([10]);
+    expect([...steadyPids([10], [10])]).toEqual([10]);
   });
 });

@@ -53,6 +53,16 @@ const mib = (key: string, label: string, value: number, note?: string): Metric =
  * in every monitor again; PSS divides shared pages among their users, and USS (per monitor) counts
  * only the pages no other process maps: what one more container really costs lies between them.
  */
+/**
+ * The daemon's processes counted on both sides of the marginal figure: those alive at both
+ * moments. A helper alive at only one of them (a co-process idling out after the image import,
+ * or one a run started) would move the difference by its whole size.
+ */
+export function steadyPids(before: readonly number[], after: readonly number[]): Set<number> {
+  const was = new Set(before);
+  return new Set(after.filter((p) => was.has(p)));
+}
+
 export const containerMemory: Benchmark = {
   name: 'container-memory',
   description: 'daemon + monitors RSS/PSS with --running `sleep` containers (docker run -d), the marginal RSS per container, and run -d latency',
@@ -91,10 +101,14 @@ export const containerMemory: Benchmark = {
         before.pssMiB -= keptMiB((p) => p.pssKiB ?? p.rssKiB);
         before.procs = before.procs.filter((p) => !found.monitors.has(p.pid));
         const all = new Set([...owners.pids, ...found.monitors].filter((p) => !found.workload.has(p)));
-        const daemonPids = [...all].filter((p) => !found.monitors.has(p));
-        const total = await groupMemory(all);
-        const daemon = await groupMemory(daemonPids);
+        const steady = steadyPids(before.procs.map((p) => p.pid), [...all].filter((p) => !found.monitors.has(p)));
+        const transient = [...before.procs.filter((p) => !steady.has(p.pid)).map((p) => `${p.name}[${p.pid}]`), ...[...all].filter((p) => !steady.has(p) && !found.monitors.has(p)).map(String)];
+        before.procs = before.procs.filter((p) => steady.has(p.pid));
+        before.rssMiB = before.procs.reduce((a, p) => a + p.rssKiB, 0) / 1024;
+        before.pssMiB = before.procs.reduce((a, p) => a + (p.pssKiB ?? p.rssKiB), 0) / 1024;
+        const daemon = await groupMemory(steady);
         const monitors = await groupMemory(found.monitors);
+        const total = await groupMemory([...steady, ...found.monitors]);
         const n = ids.length;
         const metrics: Metric[] = [
           ...timeMetrics('run-d', `docker run -d busybox sleep (${n} in a row)`, runTimes, '--network none'),
@@ -102,7 +116,7 @@ export const containerMemory: Benchmark = {
           mib('cmem.total.rss', `daemon + monitors RSS, ${n} running`, total.rssMiB, `${describeGroup(daemon)}${found.monitors.size > 0 ? ` + ${found.monitors.size} monitor${found.monitors.size === 1 ? '' : 's'} ${describeGroup(monitors, 2)}` : ' (no monitor processes)'}; pids from ${owners.source}`),
           mib('cmem.total.pss', `daemon + monitors PSS, ${n} running`, total.pssMiB),
           mib('cmem.daemon.rss', `daemon alone RSS, ${n} running`, daemon.rssMiB),
-          mib('cmem.marginal.rss', 'marginal RSS per running container', (total.rssMiB - before.rssMiB) / n),
+          mib('cmem.marginal.rss', 'marginal RSS per running container', (total.rssMiB - before.rssMiB) / n, transient.length ? `not counted on either side, alive at only one of the two moments: ${transient.join(', ')}` : undefined),
           mib('cmem.marginal.pss', 'marginal PSS per running container', (total.pssMiB - before.pssMiB) / n),
         ];
         if (found.monitors.size > 0) {
