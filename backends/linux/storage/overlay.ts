@@ -128,16 +128,22 @@ export class OverlayDriver extends LayerDriver {
 
   /**
    * A mounted layer (a container's, removed right after its process ended) is renamed aside at
-   * once; its unmount, a few ms in the kernel (an RCU grace period), and the deletion follow in
-   * the background. `cleanup` (daemon stop) waits for them; `open` finishes what a crash left.
+   * once; its unmount (1–3 ms through the helper here) and the deletion follow in the background.
+   * `cleanup` (daemon stop) waits for them; `open` finishes what a crash left.
    */
   protected override async deleteMountedLayer(id: string): Promise<void> {
-    await this.retireLayer(id, async (aside) => {
-      // Detached (as dockerd's overlay2 always unmounts): a process that still holds it cannot
-      // keep the layer from going; the kernel frees the mount after its last user.
-      await unmountFs(join(aside, 'merged'), MNT_DETACH).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw e;
-      });
+    await this.retireLayer(id, (aside) => this.detach(join(aside, 'merged')));
+  }
+
+  /**
+   * Unmount detached (MNT_DETACH), as dockerd's overlay2 does: a process that still holds the
+   * mount (one left in a shared pid namespace, a `docker cp` reader) cannot keep it in the mount
+   * table, and the layer can still go; the kernel frees it after its last user.
+   */
+  private async detach(merged: string): Promise<void> {
+    await unmountFs(merged, MNT_DETACH).catch((e: NodeJS.ErrnoException) => {
+      // EINVAL: not mounted (a layer that was only read, or unmounted before a restart).
+      if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw new SystemError(`error unmounting ${merged}: ${e.message}`, { cause: e });
     });
   }
 
@@ -160,17 +166,9 @@ export class OverlayDriver extends LayerDriver {
     return { fs: this.fs, root: merged };
   }
 
-  /**
-   * Detached (MNT_DETACH), as dockerd's overlay2 unmounts: a process that still holds the mount
-   * (one left in a shared pid namespace, a `docker cp` reader) cannot keep it in the mount
-   * table, and the layer can still go; the kernel frees it after its last user.
-   */
   protected async unmount(id: string): Promise<void> {
     const merged = join(this.home, id, 'merged');
-    await unmountFs(merged, MNT_DETACH).catch((e: NodeJS.ErrnoException) => {
-      // EINVAL: not mounted (a layer that was only read, or unmounted before a restart).
-      if (e.code !== 'EINVAL' && e.code !== 'ENOENT') throw new SystemError(`error unmounting ${merged}: ${e.message}`, { cause: e });
-    });
+    await this.detach(merged);
     try {
       fs.rmdirSync(merged);
     } catch {
