@@ -62,10 +62,20 @@ async function until<T>(probe: () => T | Promise<T>, check: (v: T) => boolean, w
 
 const runcRoot = (d: SpawnedDaemon) => join(d.root, 'e', 'runtime-runc');
 
-/** The containers runc knows under the daemon's exec root (none when the state dir is gone). */
+/**
+ * The containers runc knows under the daemon's exec root (none when the state dir is gone).
+ * `runc list` fails when a container's state directory goes between its readdir and its stat (a
+ * container of the list ending meanwhile, as a restarting one does): asked again then.
+ */
 function runcList(d: SpawnedDaemon): string[] {
-  if (!existsSync(runcRoot(d))) return [];
-  return execFileSync('runc', ['--root', runcRoot(d), 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (let attempt = 1; ; attempt++) {
+    if (!existsSync(runcRoot(d))) return [];
+    try {
+      return execFileSync('runc', ['--root', runcRoot(d), 'list', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n').filter(Boolean);
+    } catch (e) {
+      if (attempt >= 5 || !/no such file or directory/.test(String((e as { stderr?: unknown }).stderr))) throw e;
+    }
+  }
 }
 
 function runcStatus(d: SpawnedDaemon, id: string): string {

@@ -88,9 +88,19 @@ export class OciRuntime {
     }
   }
 
+  /**
+   * The runtime's containers. Asked again after a failure: runc's `list` fails when a container's
+   * state directory goes between its readdir and its stat (a container removed meanwhile).
+   */
   async list(): Promise<RuntimeState[]> {
-    const out = (await this.run(['list', '--format', 'json'])).stdout.trim();
-    return out && out !== 'null' ? (JSON.parse(out) as RuntimeState[]) : [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = (await this.run(['list', '--format', 'json'])).stdout.trim();
+        return out && out !== 'null' ? (JSON.parse(out) as RuntimeState[]) : [];
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
   }
 
   async kill(id: string, signal: string): Promise<void> {
