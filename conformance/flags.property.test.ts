@@ -36,7 +36,9 @@ const SHAPES: Record<string, { kind: Kind; short?: string }> = {
 // ---------------------------------------------------------------------------------------------
 // Value arbitraries, one per kind of value.
 
-const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/);
+// A DNS label; not one with the ACE prefix `xn--`, which is a hostname only when the rest is valid
+// punycode (IDNA, RFC 5891): URL parsers refuse `xn--a`, so it is no valid mirror or registry.
+const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/).filter((l) => !l.startsWith('xn--'));
 const domain = fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('.'));
 const ipv4 = fc.ipV4();
 const ipv6 = fc.ipV6();
