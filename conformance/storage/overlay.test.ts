@@ -7,27 +7,21 @@ import { RETIRED_PREFIX } from '../../src/util/retire';
 import { defineStorageDriverSuite } from './contract';
 
 const mounts = () => readFileSync('/proc/self/mounts', 'utf8');
+const { createOverlayDriver, overlayUnavailableReason } = await import('../../backends/linux/storage/overlay');
+// Probed once for the contract suite (which prints it when it skips) and the cases below.
+const probe = mkdtempSync(join(tmpdir(), 'tsd-overlay-probe-'));
+const reason = await overlayUnavailableReason(probe).finally(() => rmSync(probe, { recursive: true, force: true }));
 
 await defineStorageDriverSuite('overlay2', {
-  open: async (home) => (await import('../../backends/linux/storage/overlay')).createOverlayDriver(home),
-  unavailable: async () => {
-    const probe = mkdtempSync(join(tmpdir(), 'tsd-overlay-probe-'));
-    try {
-      return await (await import('../../backends/linux/storage/overlay')).overlayUnavailableReason(probe);
-    } finally {
-      rmSync(probe, { recursive: true, force: true });
-    }
-  },
+  open: (home) => createOverlayDriver(home),
+  unavailable: async () => reason,
   isMounted: async (m) => mounts().includes(` ${m.root} overlay `),
   afterEach: async (tmp) => expect(mounts()).not.toContain(tmp),
   devices: true,
 });
 
-describe('overlay2: a removal that a crash interrupted', async () => {
-  const { createOverlayDriver, overlayUnavailableReason } = await import('../../backends/linux/storage/overlay');
-  const probe = mkdtempSync(join(tmpdir(), 'tsd-overlay-probe-'));
-  const reason = await overlayUnavailableReason(probe).finally(() => rmSync(probe, { recursive: true, force: true }));
-  it.skipIf(Boolean(reason))('is finished by the next driver: the mount left in the retired layer goes before its directory', async () => {
+describe.skipIf(reason !== undefined)('overlay2 beyond the contract', () => {
+  it('a removal that a crash interrupted is finished by the next driver: the mount left in the retired layer goes before its directory', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'tsd-overlay-crash-'));
     try {
       const home = join(tmp, 'home');
@@ -49,13 +43,8 @@ describe('overlay2: a removal that a crash interrupted', async () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
-});
 
-describe('overlay2: a mount still in use', async () => {
-  const { createOverlayDriver, overlayUnavailableReason } = await import('../../backends/linux/storage/overlay');
-  const probe = mkdtempSync(join(tmpdir(), 'tsd-overlay-probe-'));
-  const reason = await overlayUnavailableReason(probe).finally(() => rmSync(probe, { recursive: true, force: true }));
-  it.skipIf(Boolean(reason))('is detached by put and by remove: nothing stays in the mount table, the layer goes', async () => {
+  it('a mount still in use is detached by put and by remove: nothing stays in the mount table, the layer goes', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'tsd-overlay-busy-'));
     const holders: ChildProcess[] = [];
     try {

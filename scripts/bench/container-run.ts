@@ -1,4 +1,4 @@
-import type { Benchmark, Metric } from './benchmark';
+import type { Benchmark, BenchContext, Metric } from './benchmark';
 import { DockerCli, missingCli } from './docker-cli';
 import { summarize } from './stats';
 import { withBusybox } from './test-image';
@@ -55,7 +55,7 @@ export const containerRun: Benchmark = {
     const cli = DockerCli.for((await target.session()).endpoint, ctx);
     const floor = await timeCli(cli, ['version'], warmupRuns, runs);
     const run = await withBusybox(cli, ctx, (image) =>
-      timeCli(cli, runArgs(image), warmupRuns, runs, (ms, i) => ctx.progress(`run-rm ${target.side} ${i < 0 ? 'warm-up' : `#${i + 1}`}: ${ms.toFixed(0)} ms`)),
+      timeCli(cli, runArgs(image), warmupRuns, runs, (ms, i) => reportRun(ctx, target.side, ms, i)),
     );
     return metricsOf(run, floor);
   },
@@ -66,7 +66,7 @@ export const containerRun: Benchmark = {
     const [floorOurs, floorTheirs] = await timeCliPaired(clis, [version, version], warmupRuns, runs);
     const [runOurs, runTheirs] = await withBusybox(clis[0], ctx, (a) =>
       withBusybox(clis[1], ctx, (b) =>
-        timeCliPaired(clis, [runArgs(a), runArgs(b)], warmupRuns, runs, (side, ms, i) => ctx.progress(`run-rm ${side === 0 ? 'ours' : 'theirs'} ${i < 0 ? 'warm-up' : `#${i + 1}`}: ${ms.toFixed(0)} ms`)),
+        timeCliPaired(clis, [runArgs(a), runArgs(b)], warmupRuns, runs, (side, ms, i) => reportRun(ctx, side === 0 ? 'ours' : 'theirs', ms, i)),
       ),
     );
     return { ours: metricsOf(runOurs, floorOurs, true), theirs: metricsOf(runTheirs, floorTheirs, true) };
@@ -74,6 +74,8 @@ export const containerRun: Benchmark = {
 };
 
 const runArgs = (image: string) => ['run', '--rm', '--network', 'none', image, 'true'];
+
+const reportRun = (ctx: BenchContext, side: string, ms: number, i: number) => ctx.progress(`run-rm ${side} ${i < 0 ? 'warm-up' : `#${i + 1}`}: ${ms.toFixed(0)} ms`);
 
 function metricsOf(run: number[], floor: number[], interleaved = false): Metric[] {
   const note = interleaved ? '--network none; runs interleaved with the other daemon\'s' : '--network none';

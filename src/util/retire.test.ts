@@ -2,15 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RETIRED_PREFIX, retireDir, retiredRemovals, sweepRetired } from './retire';
 
 describe('removing directories in the background', () => {
   let tmp: string;
-  beforeAll(async () => {
+  beforeEach(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'tsd-retire-'));
   });
-  afterAll(async () => {
+  afterEach(async () => {
+    await retiredRemovals();
     await rm(tmp, { recursive: true, force: true });
   });
 
@@ -40,18 +41,8 @@ describe('removing directories in the background', () => {
     expect((await readdir(tmp)).sort()).toEqual([`${RETIRED_PREFIX}mounted-9999`, 'keep']);
     await rm(join(tmp, `${RETIRED_PREFIX}mounted-9999`), { recursive: true });
   });
-});
 
-describe('retireDir with a step before the deletion', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'tsd-retire-before-'));
-  });
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  it('runs it on the new path, then deletes the tree', async () => {
+  it('runs a step before the deletion on the new path, then deletes the tree', async () => {
     const dir = join(tmp, 'mounted');
     await mkdir(join(dir, 'merged'), { recursive: true });
     const seen: string[] = [];
@@ -68,7 +59,7 @@ describe('retireDir with a step before the deletion', () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
-  it('leaves the directory for the sweep when the step fails (never deleting through a mount)', async () => {
+  it('leaves the directory for the sweep when that step fails (never deleting through a mount)', async () => {
     const dir = join(tmp, 'busy');
     await mkdir(join(dir, 'merged'), { recursive: true });
     await writeFile(join(dir, 'merged', 'file'), 'kept');
