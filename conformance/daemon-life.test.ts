@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseDaemonArgs } from '../src/config/daemon-options';
 import {
-  cleanup, ensureBuilt, freePort, httpGet, makeTempRoot, portIsFree, runDocker, socketActivation, spawnDaemon, type SpawnedDaemon,
+  cleanup, DOCKER_BIN, ensureBuilt, freePort, httpGet, makeTempRoot, portIsFree, runDocker, socketActivation, spawnDaemon, type SpawnedDaemon,
 } from './support/spawn-daemon';
 
 beforeAll(ensureBuilt, 120_000);
@@ -57,6 +57,13 @@ describe('usage and the legacy form', () => {
     expect(r.stdout).toMatch(/^Usage:\s+docker daemon \[OPTIONS\]/);
     const missing = SEED_OPTIONS.filter((row) => !r.stdout.split('\n').some((l) => l.trimStart().startsWith(`${row} `)));
     expect(missing).toEqual([]);
+  });
+
+  it('a reader that has gone away (docker daemon --help | true) ends the client quietly, as SIGPIPE ends the Go one', () => {
+    // `true` exits without reading, long before node has started: the help meets a closed pipe.
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${DOCKER_BIN}" daemon --help | true`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it.each(['hosts-first', 'd-first'] as const)('docker -d starts a daemon (%s)', async (legacy) => {
